@@ -1,0 +1,63 @@
+//! # nflow-core
+//!
+//! The foundation of nflow, a normalizing-flow library on [burn](https://burn.dev):
+//!
+//! - [`Bijector`]: invertible maps with log-determinants, in the convention
+//!   `forward` = base → data (sampling), `inverse` = data → base (density);
+//! - [`Chain`] and [`Inverse`] to compose them, as burn modules;
+//! - [`Distribution`], the Gaussian bases [`StandardNormal`] and [`DiagNormal`], and [`Flow`]
+//!   (a base pushed through a bijector);
+//! - typed errors ([`NflowError`]) and input validation at public entry points;
+//! - the backend choice ([`default_device`], [`device_from_name`]);
+//! - [`jacobian`]: numerical Jacobians for tests and checkers, and (feature `testing`) the bijector
+//!   test harness in [`testing`].
+//!
+//! ```
+//! use burn::tensor::Tensor;
+//! use nflow_core::{Chain, DiagNormal, Distribution, ElementwiseAffine, Flow, default_device};
+//! use rand::SeedableRng;
+//!
+//! let device = default_device();
+//! let layers = vec![
+//!     ElementwiseAffine::from_values(&[0.0, 1.0], &[0.5, 0.0], &device).unwrap(),
+//!     ElementwiseAffine::from_values(&[1.0, 0.0], &[0.0, -0.5], &device).unwrap(),
+//! ];
+//! let flow = Flow::new(Chain::new(layers).unwrap(), DiagNormal::standard(2, &device).unwrap()).unwrap();
+//! let mut rng = rand::rngs::StdRng::seed_from_u64(42);
+//! let x = flow.sample(8, None, &mut rng).unwrap();
+//! let log_density = flow.log_prob(x, None).unwrap();
+//! assert_eq!(log_density.dims(), [8]);
+//! ```
+
+#![warn(missing_docs)]
+
+mod affine;
+mod bijector;
+mod chain;
+mod device;
+mod diag_normal;
+mod distribution;
+mod error;
+mod flow;
+mod gaussian_base;
+mod inverse;
+pub mod jacobian;
+mod standard_normal;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod validate;
+
+pub use affine::{ElementwiseAffine, ElementwiseAffineConfig};
+pub use bijector::Bijector;
+pub use chain::Chain;
+pub use device::{available_device_names, default_device, device_from_name};
+pub use diag_normal::DiagNormal;
+pub use distribution::Distribution;
+pub use error::{BoxedError, NflowError, Result};
+pub use flow::Flow;
+pub use gaussian_base::{GaussianBase, GaussianBaseKind};
+pub use inverse::Inverse;
+pub use standard_normal::{StandardNormal, standard_normal_tensor};
+
+/// Re-export of the burn version nflow is built on, so users name the same types.
+pub use burn;

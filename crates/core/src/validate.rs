@@ -1,0 +1,91 @@
+//! Shape and finiteness checks used at public entry points.
+
+use burn::tensor::Tensor;
+
+use crate::error::{NflowError, Result};
+
+/// Checks that `x` is `[batch, width]` with `batch >= 1` and every entry finite.
+///
+/// The finiteness scan reads the tensor back to the host once; it names the first bad row and
+/// column, so a user can find the offending record in their data.
+///
+/// # Errors
+/// [`NflowError::ShapeMismatch`] for a wrong width or an empty batch, [`NflowError::NonFinite`]
+/// for a NaN or infinite entry.
+pub fn check_matrix(x: &Tensor<2>, what: &str, width: usize) -> Result<()> {
+    check_width(x, what, width)?;
+    check_finite(x, what)
+}
+
+/// Checks that `x` is `[batch, width]` with `batch >= 1` (no finiteness scan).
+///
+/// # Errors
+/// [`NflowError::ShapeMismatch`] for a wrong width or an empty batch.
+pub fn check_width(x: &Tensor<2>, what: &str, width: usize) -> Result<()> {
+    let [rows, cols] = x.dims();
+    if cols != width || rows == 0 {
+        return Err(NflowError::shape_mismatch(
+            what,
+            format!("[batch >= 1, {width}]"),
+            format!("[{rows}, {cols}]"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks that every entry of `x` is finite, naming the first offending row and column.
+///
+/// # Errors
+/// [`NflowError::NonFinite`].
+pub fn check_finite(x: &Tensor<2>, what: &str) -> Result<()> {
+    let [_, cols] = x.dims();
+    let data = x.to_data();
+    match data.iter::<f64>().enumerate().find(|(_, v)| !v.is_finite()) {
+        None => Ok(()),
+        Some((index, value)) => Err(NflowError::NonFinite {
+            what: what.to_string(),
+            row: index / cols.max(1),
+            column: index % cols.max(1),
+            value,
+        }),
+    }
+}
+
+/// Checks an optional context tensor against the expected context width and batch size.
+///
+/// A model without context (`context_features == 0`) accepts `None` only; a conditional model
+/// requires `Some` with `[batch, context_features]`.
+///
+/// # Errors
+/// [`NflowError::ShapeMismatch`] when the context is missing, unexpected, or the wrong shape;
+/// [`NflowError::NonFinite`] for a non-finite entry.
+pub fn check_context(
+    context: Option<&Tensor<2>>,
+    context_features: usize,
+    batch: usize,
+) -> Result<()> {
+    match (context, context_features) {
+        (None, 0) => Ok(()),
+        (None, c) => Err(NflowError::shape_mismatch(
+            "context",
+            format!("[{batch}, {c}]"),
+            "no context",
+        )),
+        (Some(ctx), 0) => Err(NflowError::shape_mismatch(
+            "context",
+            "no context (the model is unconditional)",
+            format!("{:?}", ctx.dims()),
+        )),
+        (Some(ctx), c) => {
+            let [rows, cols] = ctx.dims();
+            if rows != batch || cols != c {
+                return Err(NflowError::shape_mismatch(
+                    "context",
+                    format!("[{batch}, {c}]"),
+                    format!("[{rows}, {cols}]"),
+                ));
+            }
+            check_finite(ctx, "context")
+        }
+    }
+}
