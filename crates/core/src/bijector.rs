@@ -41,8 +41,7 @@ use burn::tensor::Tensor;
 /// let z = Tensor::<2>::from_floats([[0.5, 1.0]], &device);
 /// let (x, ladj) = affine.forward(z, None);
 /// assert_eq!(x.to_data().to_vec::<f32>().unwrap(), vec![1.5, 0.0]);
-/// assert!((ladj.into_scalar().to_f64() - 2.0f64.ln()).abs() < 1e-6);
-/// # use burn::tensor::ElementConversion;
+/// assert!((ladj.into_scalar::<f64>() - 2.0f64.ln()).abs() < 1e-6);
 /// ```
 pub trait Bijector {
     /// The number of features `D` the map acts on.

@@ -33,10 +33,9 @@ use crate::error::{NflowError, Result};
 /// let chain = Chain::new(vec![a, b]).unwrap();
 /// let (x, ladj) = chain.forward(Tensor::<2>::from_floats([[2.0]], &device), None);
 /// let (z, back) = chain.inverse(x, None);
-/// assert!((z.into_scalar().to_f64() - 2.0).abs() < 1e-5);
-/// assert!((ladj.into_scalar().to_f64() - 0.75).abs() < 1e-6);
-/// assert!((back.into_scalar().to_f64() + 0.75).abs() < 1e-6);
-/// # use burn::tensor::ElementConversion;
+/// assert!((z.into_scalar::<f64>() - 2.0).abs() < 1e-5);
+/// assert!((ladj.into_scalar::<f64>() - 0.75).abs() < 1e-6);
+/// assert!((back.into_scalar::<f64>() + 0.75).abs() < 1e-6);
 /// ```
 #[derive(Module, Debug)]
 pub struct Chain<L: Module> {

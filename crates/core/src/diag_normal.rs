@@ -25,8 +25,7 @@ use crate::standard_normal::{HALF_LN_2PI, standard_normal_tensor};
 /// let device = default_device();
 /// let base = DiagNormal::from_values(&[1.0], &[0.0], &device).unwrap();
 /// let lp = base.log_prob(Tensor::<2>::from_floats([[1.0]], &device), None).unwrap();
-/// assert!((lp.into_scalar().to_f64() + 0.918_938_5).abs() < 1e-6);
-/// # use burn::tensor::ElementConversion;
+/// assert!((lp.into_scalar::<f64>() + 0.918_938_5).abs() < 1e-6);
 /// ```
 #[derive(Module, Debug)]
 pub struct DiagNormal {

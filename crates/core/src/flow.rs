@@ -38,7 +38,7 @@ use crate::error::{NflowError, Result};
 ///
 /// let lp = flow.log_prob(Tensor::<2>::from_floats([[1.0]], &device), None).unwrap();
 /// let expected = -0.5 * (2.0 * std::f64::consts::PI).ln() - 2.0f64.ln();
-/// assert!((lp.into_scalar().to_f64() - expected).abs() < 1e-5);
+/// assert!((lp.into_scalar::<f64>() - expected).abs() < 1e-5);
 ///
 /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
 /// let (x, lp) = flow.sample_and_log_prob(4, None, &mut rng).unwrap();
@@ -46,7 +46,6 @@ use crate::error::{NflowError, Result};
 ///
 /// // Bad input gives a typed error, not a panic.
 /// assert!(flow.log_prob(Tensor::<2>::zeros([3, 2], &device), None).is_err());
-/// # use burn::tensor::ElementConversion;
 /// ```
 #[derive(Module, Debug)]
 pub struct Flow<T: Module, P: Module> {

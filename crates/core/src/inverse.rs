@@ -21,8 +21,7 @@ use crate::bijector::Bijector;
 /// let f = ElementwiseAffine::from_values(&[1.0], &[0.0], &device).unwrap();
 /// let g = Inverse::new(f);
 /// let (z, _) = g.forward(Tensor::<2>::from_floats([[3.0]], &device), None);
-/// assert_eq!(z.into_scalar().to_f64(), 2.0);
-/// # use burn::tensor::ElementConversion;
+/// assert_eq!(z.into_scalar::<f64>(), 2.0);
 /// ```
 #[derive(Module, Debug)]
 pub struct Inverse<B: Module> {

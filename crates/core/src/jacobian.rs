@@ -39,7 +39,11 @@ pub fn to_matrix(x: &Tensor<2>) -> Matrix {
 ///
 /// `f` must treat rows independently (every bijector does, batch norm in evaluation mode
 /// included). It is evaluated `2·D` times on the whole batch.
-pub fn numerical_jacobian(f: impl Fn(Tensor<2>) -> Tensor<2>, x: &Tensor<2>, step: f64) -> Vec<Matrix> {
+pub fn numerical_jacobian(
+    f: impl Fn(Tensor<2>) -> Tensor<2>,
+    x: &Tensor<2>,
+    step: f64,
+) -> Vec<Matrix> {
     let device = x.device();
     let base = to_matrix(x);
     let (batch, d) = (base.rows, base.cols);
@@ -50,7 +54,10 @@ pub fn numerical_jacobian(f: impl Fn(Tensor<2>) -> Tensor<2>, x: &Tensor<2>, ste
             for b in 0..batch {
                 data[b * d + j] += sign * step;
             }
-            to_matrix(&f(Tensor::from_data(TensorData::new(data, [batch, d]), &device)))
+            to_matrix(&f(Tensor::from_data(
+                TensorData::new(data, [batch, d]),
+                &device,
+            )))
         };
         let (plus, minus) = (shifted(1.0), shifted(-1.0));
         let derivative = plus

@@ -42,6 +42,7 @@ mod flow;
 mod gaussian_base;
 mod inverse;
 pub mod jacobian;
+pub mod persist;
 mod standard_normal;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -57,6 +58,7 @@ pub use error::{BoxedError, NflowError, Result};
 pub use flow::Flow;
 pub use gaussian_base::{GaussianBase, GaussianBaseKind};
 pub use inverse::Inverse;
+pub use persist::{load_module, save_module};
 pub use standard_normal::{StandardNormal, standard_normal_tensor};
 
 /// Re-export of the burn version nflow is built on, so users name the same types.

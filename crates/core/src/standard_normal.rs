@@ -43,12 +43,11 @@ pub fn standard_normal_tensor<R: Rng + ?Sized>(
 /// let device = default_device();
 /// let base = StandardNormal::new(2, &device).unwrap();
 /// let lp = base.log_prob(Tensor::<2>::zeros([1, 2], &device), None).unwrap();
-/// assert!((lp.into_scalar().to_f64() + (2.0 * std::f64::consts::PI).ln()).abs() < 1e-6);
+/// assert!((lp.into_scalar::<f64>() + (2.0 * std::f64::consts::PI).ln()).abs() < 1e-6);
 ///
 /// let mut rng = rand::rngs::StdRng::seed_from_u64(7);
 /// let x = base.sample(5, None, &mut rng).unwrap();
 /// assert_eq!(x.dims(), [5, 2]);
-/// # use burn::tensor::ElementConversion;
 /// ```
 #[derive(Module, Debug)]
 pub struct StandardNormal {

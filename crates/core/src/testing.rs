@@ -148,7 +148,7 @@ fn compare(
         .zip(got)
         .enumerate()
         .map(|(i, (e, g))| (i, *e, *g, (e - g).abs() / (1.0 + e.abs())))
-        .filter(|(_, _, _, err)| !(*err <= tolerance))
+        .filter(|(_, _, _, err)| err.is_nan() || *err > tolerance)
         .max_by(|a, b| a.3.total_cmp(&b.3));
     if let Some((index, e, g, _)) = worst {
         report.failures.push(Failure {
@@ -189,10 +189,24 @@ pub fn check_bijector<B: Bijector>(
         return report;
     }
     let (z_back, ladj_inv_at_x) = bijector.inverse(x_of_z.clone(), context);
-    compare(&mut report, Check::RoundTripFromBase, &values(&z), &values(&z_back), d, tol);
+    compare(
+        &mut report,
+        Check::RoundTripFromBase,
+        &values(&z),
+        &values(&z_back),
+        d,
+        tol,
+    );
     let (z_of_x, ladj_inv) = bijector.inverse(points.clone(), context);
     let x_back = bijector.forward_value(z_of_x.clone(), context);
-    compare(&mut report, Check::RoundTripFromData, &values(points), &values(&x_back), d, tol);
+    compare(
+        &mut report,
+        Check::RoundTripFromData,
+        &values(points),
+        &values(&x_back),
+        d,
+        tol,
+    );
 
     // 2. log-determinants against the numerical Jacobian.
     let numeric = |f: &dyn Fn(Tensor<2>) -> Tensor<2>, at: &Tensor<2>| -> Vec<f64> {
@@ -202,19 +216,54 @@ pub fn check_bijector<B: Bijector>(
             .collect()
     };
     let fwd_numeric = numeric(&|t| bijector.forward(t, context).0, &z);
-    compare(&mut report, Check::ForwardLadj, &fwd_numeric, &values(&ladj_fwd), 1, tol * 10.0);
+    compare(
+        &mut report,
+        Check::ForwardLadj,
+        &fwd_numeric,
+        &values(&ladj_fwd),
+        1,
+        tol * 10.0,
+    );
     let inv_numeric = numeric(&|t| bijector.inverse(t, context).0, points);
-    compare(&mut report, Check::InverseLadj, &inv_numeric, &values(&ladj_inv), 1, tol * 10.0);
+    compare(
+        &mut report,
+        Check::InverseLadj,
+        &inv_numeric,
+        &values(&ladj_inv),
+        1,
+        tol * 10.0,
+    );
 
     // 3. inverse ladj at x = f(z) is minus the forward ladj at z.
     let negated: Vec<f64> = values(&ladj_fwd).iter().map(|v| -v).collect();
-    compare(&mut report, Check::LadjNotNegated, &negated, &values(&ladj_inv_at_x), 1, tol);
+    compare(
+        &mut report,
+        Check::LadjNotNegated,
+        &negated,
+        &values(&ladj_inv_at_x),
+        1,
+        tol,
+    );
 
     // 4. value-only helpers.
     let fwd_value = bijector.forward_value(z.clone(), context);
-    compare(&mut report, Check::ForwardValueHelper, &values(&x_of_z), &values(&fwd_value), d, tol);
+    compare(
+        &mut report,
+        Check::ForwardValueHelper,
+        &values(&x_of_z),
+        &values(&fwd_value),
+        d,
+        tol,
+    );
     let inv_value = bijector.inverse_value(points.clone(), context);
-    compare(&mut report, Check::InverseValueHelper, &values(&z_of_x), &values(&inv_value), d, tol);
+    compare(
+        &mut report,
+        Check::InverseValueHelper,
+        &values(&z_of_x),
+        &values(&inv_value),
+        d,
+        tol,
+    );
 
     report
 }
@@ -252,4 +301,41 @@ pub fn inverse_jacobian<B: Bijector>(
     step: f64,
 ) -> Vec<Matrix> {
     numerical_jacobian(|t| bijector.inverse(t, context).0, x, step)
+}
+
+/// The paths (e.g. `transform.layers.0.shift`) of the float parameters of `module` that received
+/// no gradient, or an all-zero one, in `grads`. Empty when every parameter is trained.
+pub fn params_without_gradient<M: burn::module::Module>(
+    module: &M,
+    grads: &burn::tensor::Gradients,
+) -> Vec<String> {
+    struct Visitor<'a> {
+        grads: &'a burn::tensor::Gradients,
+        path: Vec<String>,
+        missing: Vec<String>,
+    }
+    impl burn::module::ModuleVisitor for Visitor<'_> {
+        fn enter_module(&mut self, name: &str, _container_type: &str) {
+            self.path.push(name.to_string());
+        }
+        fn exit_module(&mut self, _name: &str, _container_type: &str) {
+            self.path.pop();
+        }
+        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+            let has_signal = param
+                .val()
+                .grad(self.grads)
+                .is_some_and(|g| g.to_data().iter::<f64>().any(|v| v != 0.0));
+            if !has_signal {
+                self.missing.push(self.path.join("."));
+            }
+        }
+    }
+    let mut visitor = Visitor {
+        grads,
+        path: Vec::new(),
+        missing: Vec::new(),
+    };
+    module.visit(&mut visitor);
+    visitor.missing
 }
