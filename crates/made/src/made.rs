@@ -1,0 +1,249 @@
+//! [`Made`]: the masked autoencoder for distribution estimation, as a conditioner.
+
+use std::path::Path;
+
+use burn::module::Module;
+use burn::tensor::{Device, Tensor};
+use nflow_core::validate::{check_context, check_matrix};
+use nflow_core::{NflowError, Result, load_module, save_module};
+
+use crate::config::MadeConfig;
+use crate::error::MadeError;
+use crate::mask_set::{MaskSet, PURPOSE_WEIGHTS, derive_seed};
+use crate::masked_linear::MaskedLinear;
+
+/// File name of a saved MADE's configuration inside its directory.
+pub const CONFIG_FILE: &str = "made.json";
+/// File name of a saved MADE's weights inside its directory.
+pub const WEIGHTS_FILE: &str = "made.bpk";
+
+/// A MADE network: one feed-forward pass gives all `D` autoregressive conditionals.
+///
+/// Masks on the weights make the outputs of feature `i` depend only on features of smaller degree
+/// (earlier in the ordering) and on the context, so the Jacobian of the outputs with respect to
+/// `x`, read in the ordering, is strictly lower triangular.
+///
+/// # Output layout
+///
+/// `forward` returns `[batch, k·D]`, **parameter-major**: column `p·D + i` is parameter `p` of
+/// feature `i` (for an affine flow, `p = 0` the shift, `p = 1` the log-scale).
+/// [`Made::split_params`] cuts it into `k` tensors of `[batch, D]`.
+///
+/// # Mask sets
+///
+/// A `Made` may hold several mask sets (order- and/or connectivity-agnostic training, as in the
+/// MADE paper). [`Made::with_mask_set`] switches the masks of every layer; the weights are shared.
+/// The set in use is part of what [`Made::save`] writes.
+///
+/// # Shapes
+/// - `x`: `[batch, D]`, context `[batch, C]` → output `[batch, k·D]`
+#[derive(Module, Debug)]
+pub struct Made {
+    input_layer: MaskedLinear,
+    hidden_layers: Vec<MaskedLinear>,
+    output_layer: MaskedLinear,
+    direct: Option<MaskedLinear>,
+    #[module(skip)]
+    config: MadeConfig,
+    #[module(skip)]
+    mask_sets: Vec<MaskSet>,
+}
+
+impl Made {
+    pub(crate) fn new(config: MadeConfig, device: &Device) -> Result<Self> {
+        let mask_sets = config.mask_sets()?;
+        let set = &mask_sets[config.mask_set];
+        let seed = |layer: usize| derive_seed(config.seed, PURPOSE_WEIGHTS, layer);
+        let n = set.layer_masks.len();
+        let block_scale = |i: usize| {
+            // The second linear of each residual block starts near zero, so blocks start close
+            // to the identity.
+            if config.residual && i % 2 == 0 { 1e-3 } else { 1.0 }
+        };
+        let input_layer = MaskedLinear::new(&set.layer_masks[0], seed(0), 1.0, device);
+        let hidden_layers = (1..n - 1)
+            .map(|i| MaskedLinear::new(&set.layer_masks[i], seed(i), block_scale(i), device))
+            .collect();
+        let output_layer =
+            MaskedLinear::new(&set.layer_masks[n - 1], seed(n - 1), config.output_init_scale, device);
+        let direct = set
+            .direct_mask
+            .as_ref()
+            .map(|mask| MaskedLinear::new(mask, seed(n), config.output_init_scale, device));
+        Ok(Self {
+            input_layer,
+            hidden_layers,
+            output_layer,
+            direct,
+            config,
+            mask_sets,
+        })
+    }
+
+    /// The outputs for a batch, `[batch, k·D]` (see the layout above). Assumes validated input;
+    /// [`Made::try_forward`] checks it.
+    pub fn forward(&self, x: Tensor<2>, context: Option<&Tensor<2>>) -> Tensor<2> {
+        let act = self.config.activation;
+        let input = match context {
+            Some(c) if self.config.context_features > 0 => Tensor::cat(vec![x, c.clone()], 1),
+            _ => x,
+        };
+        let mut h = self.input_layer.forward(input.clone());
+        if self.config.residual {
+            for block in self.hidden_layers.chunks(2) {
+                let t = block[0].forward(act.apply(h.clone()));
+                h = h + block[1].forward(act.apply(t));
+            }
+            h = act.apply(h);
+        } else {
+            h = act.apply(h);
+            for layer in &self.hidden_layers {
+                h = act.apply(layer.forward(h));
+            }
+        }
+        let out = self.output_layer.forward(h);
+        match &self.direct {
+            Some(direct) => out + direct.forward(input),
+            None => out,
+        }
+    }
+
+    /// [`Made::forward`] after checking that `x` is `[batch, D]` and finite and the context fits.
+    ///
+    /// # Errors
+    /// [`NflowError::ShapeMismatch`] or [`NflowError::NonFinite`].
+    pub fn try_forward(&self, x: Tensor<2>, context: Option<&Tensor<2>>) -> Result<Tensor<2>> {
+        check_matrix(&x, "MADE input", self.config.features)?;
+        check_context(context, self.config.context_features, x.dims()[0])?;
+        Ok(self.forward(x, context))
+    }
+
+    /// Cuts a `[batch, k·D]` output into its `k` parameters, each `[batch, D]`.
+    pub fn split_params(&self, output: Tensor<2>) -> Vec<Tensor<2>> {
+        output.chunk(self.config.params_per_dim, 1)
+    }
+
+    /// The configuration (with `mask_set` set to the set in use).
+    pub fn config(&self) -> &MadeConfig {
+        &self.config
+    }
+
+    /// Number of features `D`.
+    pub fn features(&self) -> usize {
+        self.config.features
+    }
+
+    /// Number of context features `C`.
+    pub fn context_features(&self) -> usize {
+        self.config.context_features
+    }
+
+    /// The mask set in use.
+    pub fn mask_set(&self) -> &MaskSet {
+        &self.mask_sets[self.config.mask_set]
+    }
+
+    /// Every mask set this network can switch to.
+    pub fn mask_sets(&self) -> &[MaskSet] {
+        &self.mask_sets
+    }
+
+    /// The degree of every feature under the mask set in use (its 1-based generation position).
+    pub fn feature_degrees(&self) -> Vec<usize> {
+        self.mask_set().feature_degrees().to_vec()
+    }
+
+    /// The layers of the main path, input layer first, output layer last (for reading degrees,
+    /// masks and weights out of the module).
+    pub fn layers(&self) -> Vec<&MaskedLinear> {
+        std::iter::once(&self.input_layer)
+            .chain(&self.hidden_layers)
+            .chain(std::iter::once(&self.output_layer))
+            .collect()
+    }
+
+    /// The direct input → output layer, when configured.
+    pub fn direct_layer(&self) -> Option<&MaskedLinear> {
+        self.direct.as_ref()
+    }
+
+    /// Switches every layer to mask set `index`, keeping the weights.
+    ///
+    /// # Errors
+    /// [`MadeError::NoSuchMaskSet`] (as [`NflowError::InvalidConfig`]) for an index out of range.
+    pub fn with_mask_set(mut self, index: usize) -> Result<Self> {
+        let count = self.mask_sets.len();
+        let set = self
+            .mask_sets
+            .get(index)
+            .ok_or(MadeError::NoSuchMaskSet { index, count })?
+            .clone();
+        let n = set.layer_masks.len();
+        self.input_layer = self.input_layer.with_mask(&set.layer_masks[0]);
+        self.hidden_layers = std::mem::take(&mut self.hidden_layers)
+            .into_iter()
+            .enumerate()
+            .map(|(i, layer)| layer.with_mask(&set.layer_masks[i + 1]))
+            .collect();
+        self.output_layer = self.output_layer.with_mask(&set.layer_masks[n - 1]);
+        if let (Some(direct), Some(mask)) = (self.direct.take(), set.direct_mask.as_ref()) {
+            self.direct = Some(direct.with_mask(mask));
+        }
+        self.config.mask_set = index;
+        Ok(self)
+    }
+
+    /// Replaces the masks of the main path by `masks` (input layer first), bypassing every
+    /// autoregressive guarantee. For tests of checkers and for research; a network changed this
+    /// way is no longer a valid MADE.
+    ///
+    /// # Panics
+    /// When the number or shapes of the masks do not match the layers.
+    pub fn with_raw_masks(mut self, masks: &[crate::Mask]) -> Self {
+        let n = masks.len();
+        assert_eq!(n, self.hidden_layers.len() + 2, "one mask per layer");
+        self.input_layer = self.input_layer.with_mask(&masks[0]);
+        self.hidden_layers = std::mem::take(&mut self.hidden_layers)
+            .into_iter()
+            .enumerate()
+            .map(|(i, layer)| layer.with_mask(&masks[i + 1]))
+            .collect();
+        self.output_layer = self.output_layer.with_mask(&masks[n - 1]);
+        self
+    }
+
+    /// Saves the configuration (including the mask set in use) as `made.json` and the weights as
+    /// `made.bpk` in `dir` (created if missing). Each file is written atomically.
+    ///
+    /// # Errors
+    /// [`NflowError::Io`] when the directory or files cannot be written.
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(dir).map_err(|source| NflowError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let json = serde_json::to_string_pretty(&self.config).expect("configs serialise");
+        save_module(self, &dir.join(WEIGHTS_FILE))?;
+        nflow_core::persist::write_atomically(&dir.join(CONFIG_FILE), json.as_bytes())
+    }
+
+    /// Loads a MADE saved by [`Made::save`] onto `device`: it computes exactly what the saved one
+    /// did, with the same ordering, mask set and weights.
+    ///
+    /// # Errors
+    /// [`NflowError::Io`] for missing files, [`NflowError::Load`] for a malformed config or weights
+    /// that do not fit it, [`NflowError::InvalidConfig`] for a config that is well-formed but invalid.
+    pub fn load(dir: &Path, device: &Device) -> Result<Self> {
+        let config_path = dir.join(CONFIG_FILE);
+        let text = std::fs::read_to_string(&config_path).map_err(|source| NflowError::Io {
+            path: config_path.clone(),
+            source,
+        })?;
+        let config: MadeConfig = serde_json::from_str(&text).map_err(|e| NflowError::Load {
+            path: config_path,
+            reason: format!("malformed MADE config: {e}"),
+        })?;
+        let made = config.init(device)?;
+        load_module(made, &dir.join(WEIGHTS_FILE))
+    }
+}
