@@ -32,8 +32,14 @@ fn gaussian_data(n: usize, rng: &mut StdRng) -> Vec<f64> {
 fn main() -> Result<(), nflow_core::NflowError> {
     let device = default_device().autodiff();
     let mut rng = StdRng::seed_from_u64(0);
-    let train = Tensor::<2>::from_data(TensorData::new(gaussian_data(4096, &mut rng), [4096, 2]), &device);
-    let test = Tensor::<2>::from_data(TensorData::new(gaussian_data(4096, &mut rng), [4096, 2]), &device);
+    let train = Tensor::<2>::from_data(
+        TensorData::new(gaussian_data(4096, &mut rng), [4096, 2]),
+        &device,
+    );
+    let test = Tensor::<2>::from_data(
+        TensorData::new(gaussian_data(4096, &mut rng), [4096, 2]),
+        &device,
+    );
 
     let mut flow = Flow::new(
         ElementwiseAffineConfig::new(2).init(&device)?,
@@ -44,7 +50,10 @@ fn main() -> Result<(), nflow_core::NflowError> {
     for step in 0..=300 {
         let loss = flow.log_prob(train.clone(), None)?.mean().neg();
         if step % 100 == 0 {
-            println!("step {step:>3}: train NLL {:.4} nats", loss.clone().into_scalar::<f64>());
+            println!(
+                "step {step:>3}: train NLL {:.4} nats",
+                loss.clone().into_scalar::<f64>()
+            );
         }
         let grads = GradientsParams::from_grads(loss.backward(), &flow);
         flow = optimizer.step(0.05, flow, grads);
@@ -53,22 +62,39 @@ fn main() -> Result<(), nflow_core::NflowError> {
 
     let flow = flow.valid();
     let shift: Vec<f64> = flow.transform().shift().to_data().iter::<f64>().collect();
-    let scale: Vec<f64> = flow.transform().log_scale().exp().to_data().iter::<f64>().collect();
+    let scale: Vec<f64> = flow
+        .transform()
+        .log_scale()
+        .exp()
+        .to_data()
+        .iter::<f64>()
+        .collect();
     println!("\n            learned          truth");
     for i in 0..2 {
         println!("mean[{i}]  {:>9.4}  {:>13.4}", shift[i], MEAN[i]);
         println!("std[{i}]   {:>9.4}  {:>13.4}", scale[i], STD[i]);
     }
 
-    let test_nll = flow.log_prob(test.valid(), None)?.mean().neg().into_scalar::<f64>();
+    let test_nll = flow
+        .log_prob(test.valid(), None)?
+        .mean()
+        .neg()
+        .into_scalar::<f64>();
     let entropy: f64 = STD
         .iter()
         .map(|s| 0.5 * (2.0 * std::f64::consts::PI * std::f64::consts::E * s * s).ln())
         .sum();
-    println!("\ntest NLL {test_nll:.4} nats; exact entropy of the data distribution {entropy:.4} nats");
+    println!(
+        "\ntest NLL {test_nll:.4} nats; exact entropy of the data distribution {entropy:.4} nats"
+    );
 
     let samples = flow.sample(100_000, None, &mut StdRng::seed_from_u64(1))?;
-    let mean: Vec<f64> = samples.clone().mean_dim(0).to_data().iter::<f64>().collect();
+    let mean: Vec<f64> = samples
+        .clone()
+        .mean_dim(0)
+        .to_data()
+        .iter::<f64>()
+        .collect();
     let var: Vec<f64> = samples.var(0).to_data().iter::<f64>().collect();
     println!(
         "100k seeded samples: mean [{:.3}, {:.3}], std [{:.3}, {:.3}]",

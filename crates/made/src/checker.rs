@@ -55,7 +55,11 @@ pub fn autoregressive_violations(
 /// let x = burn::tensor::Tensor::<2>::ones([3, 4], &device);
 /// assert!(check_made(&made, &x, None).is_empty());
 /// ```
-pub fn check_made(made: &Made, x: &Tensor<2>, context: Option<&Tensor<2>>) -> Vec<StructureViolation> {
+pub fn check_made(
+    made: &Made,
+    x: &Tensor<2>,
+    context: Option<&Tensor<2>>,
+) -> Vec<StructureViolation> {
     autoregressive_violations(
         |t| made.forward(t, context),
         x,

@@ -22,7 +22,11 @@ pub enum HiddenDegrees {
 
 /// The lowest hidden degree: 0 with a context or for `D = 1`, else 1.
 pub fn lowest_hidden_degree(features: usize, context_features: usize) -> usize {
-    if context_features > 0 || features <= 1 { 0 } else { 1 }
+    if context_features > 0 || features <= 1 {
+        0
+    } else {
+        1
+    }
 }
 
 /// Degrees of every hidden layer. `widths[l]` is the width of layer `l`; `features` is `D`;

@@ -35,5 +35,5 @@ pub use made::{CONFIG_FILE, Made, WEIGHTS_FILE};
 pub use mask::{Mask, hidden_mask, output_degrees, output_mask};
 pub use mask_set::MaskSet;
 pub use masked_linear::MaskedLinear;
-pub use ordering::{Ordering, order_from_degrees};
 pub use nflow_core::jacobian::StructureViolation;
+pub use ordering::{Ordering, order_from_degrees};

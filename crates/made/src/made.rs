@@ -58,14 +58,22 @@ impl Made {
         let block_scale = |i: usize| {
             // The second linear of each residual block starts near zero, so blocks start close
             // to the identity.
-            if config.residual && i % 2 == 0 { 1e-3 } else { 1.0 }
+            if config.residual && i.is_multiple_of(2) {
+                1e-3
+            } else {
+                1.0
+            }
         };
         let input_layer = MaskedLinear::new(&set.layer_masks[0], seed(0), 1.0, device);
         let hidden_layers = (1..n - 1)
             .map(|i| MaskedLinear::new(&set.layer_masks[i], seed(i), block_scale(i), device))
             .collect();
-        let output_layer =
-            MaskedLinear::new(&set.layer_masks[n - 1], seed(n - 1), config.output_init_scale, device);
+        let output_layer = MaskedLinear::new(
+            &set.layer_masks[n - 1],
+            seed(n - 1),
+            config.output_init_scale,
+            device,
+        );
         let direct = set
             .direct_mask
             .as_ref()

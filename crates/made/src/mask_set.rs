@@ -88,8 +88,13 @@ impl MaskSet {
         } else {
             &config.hidden_sizes
         };
-        let mut hidden =
-            hidden_degrees(scheme, widths, d, lowest, derive_seed(seed, PURPOSE_HIDDEN, index));
+        let mut hidden = hidden_degrees(
+            scheme,
+            widths,
+            d,
+            lowest,
+            derive_seed(seed, PURPOSE_HIDDEN, index),
+        );
         if config.residual {
             hidden = vec![hidden[0].clone(); config.hidden_sizes.len()];
         }
@@ -109,7 +114,10 @@ impl MaskSet {
                 layer_masks.push(hidden_mask(&pair[0], &pair[1]));
             }
         }
-        layer_masks.push(output_mask(hidden.last().expect("hidden layers"), &out_degrees));
+        layer_masks.push(output_mask(
+            hidden.last().expect("hidden layers"),
+            &out_degrees,
+        ));
         let direct_mask = config
             .direct_connection
             .then(|| output_mask(&input_degrees, &out_degrees));
@@ -169,8 +177,10 @@ impl MaskSet {
     /// The input → output connectivity MADE promises: output unit `u` (feature of degree `d_u`) may
     /// depend on input `j` exactly when `degree(j) < d_u` (context inputs have degree 0).
     pub fn allowed_connectivity(&self) -> Mask {
-        Mask::from_fn(self.input_degrees.len(), self.output_degrees.len(), |j, u| {
-            self.input_degrees[j] < self.output_degrees[u]
-        })
+        Mask::from_fn(
+            self.input_degrees.len(),
+            self.output_degrees.len(),
+            |j, u| self.input_degrees[j] < self.output_degrees[u],
+        )
     }
 }

@@ -45,7 +45,10 @@ impl MaskedLinear {
                 })
                 .collect()
         };
-        let weight = Tensor::from_data(TensorData::new(draw(inputs * outputs), [inputs, outputs]), device);
+        let weight = Tensor::from_data(
+            TensorData::new(draw(inputs * outputs), [inputs, outputs]),
+            device,
+        );
         let bias = Tensor::from_data(TensorData::new(draw(outputs), [outputs]), device);
         Self {
             weight: Param::from_tensor(weight),

@@ -42,7 +42,10 @@ fn explicit_orderings_that_are_not_permutations_are_rejected() {
             })
         );
     }
-    assert_eq!(Ordering::Natural.degrees(0, 0), Err(MadeError::ZeroFeatures));
+    assert_eq!(
+        Ordering::Natural.degrees(0, 0),
+        Err(MadeError::ZeroFeatures)
+    );
 }
 
 #[test]
@@ -62,7 +65,10 @@ fn hidden_degree_schemes() {
         assert!(layer.iter().all(|&m| (low..=9).contains(&m)), "{layer:?}");
         low = *layer.iter().min().unwrap();
     }
-    assert_eq!(random, hidden_degrees(HiddenDegrees::Random, &[50, 50, 50], 10, 1, 3));
+    assert_eq!(
+        random,
+        hidden_degrees(HiddenDegrees::Random, &[50, 50, 50], 10, 1, 3)
+    );
 }
 
 #[test]
@@ -150,7 +156,11 @@ fn residual_and_direct_paths_keep_the_structure() {
             .with_seed(2);
         let set = &config.mask_sets().unwrap()[0];
         let allowed = set.allowed_connectivity();
-        assert_eq!(set.connectivity(residual), allowed, "residual {residual} direct {direct}");
+        assert_eq!(
+            set.connectivity(residual),
+            allowed,
+            "residual {residual} direct {direct}"
+        );
     }
 }
 
@@ -180,7 +190,10 @@ fn random_degrees_that_cut_an_output_off_are_rejected() {
                 assert_eq!(sets[0].hidden_degrees[0], vec![1]);
             }
             Err(_) => {
-                assert!(matches!(made_error(&config), MadeError::OutputCutOff { mask_set: 0, .. }));
+                assert!(matches!(
+                    made_error(&config),
+                    MadeError::OutputCutOff { mask_set: 0, .. }
+                ));
                 cut_off += 1;
             }
         }
@@ -190,12 +203,18 @@ fn random_degrees_that_cut_an_output_off_are_rejected() {
 
 #[test]
 fn inconsistent_configs_are_rejected() {
-    assert_eq!(made_error(&MadeConfig::new(0, vec![4])), MadeError::ZeroFeatures);
+    assert_eq!(
+        made_error(&MadeConfig::new(0, vec![4])),
+        MadeError::ZeroFeatures
+    );
     assert_eq!(
         made_error(&MadeConfig::new(3, vec![4]).with_params_per_dim(0)),
         MadeError::ZeroParamsPerDim
     );
-    assert_eq!(made_error(&MadeConfig::new(3, vec![])), MadeError::BadHiddenSizes(vec![]));
+    assert_eq!(
+        made_error(&MadeConfig::new(3, vec![])),
+        MadeError::BadHiddenSizes(vec![])
+    );
     assert_eq!(
         made_error(&MadeConfig::new(3, vec![4, 0])),
         MadeError::BadHiddenSizes(vec![4, 0])
@@ -230,8 +249,14 @@ fn agnostic_mask_sets_differ_and_are_reproducible() {
     assert_eq!(sets.len(), 4);
     assert_eq!(sets[0].input_degrees, (1..=8).collect::<Vec<_>>());
     for i in 1..4 {
-        assert_ne!(sets[i].input_degrees, sets[0].input_degrees, "set {i} ordering");
-        assert_ne!(sets[i].hidden_degrees, sets[0].hidden_degrees, "set {i} degrees");
+        assert_ne!(
+            sets[i].input_degrees, sets[0].input_degrees,
+            "set {i} ordering"
+        );
+        assert_ne!(
+            sets[i].hidden_degrees, sets[0].hidden_degrees,
+            "set {i} degrees"
+        );
     }
     assert_eq!(sets, config.mask_sets().unwrap());
 }
