@@ -59,7 +59,7 @@ fn checker_passes_across_the_configuration_space() {
             for scheme in [HiddenDegrees::Sequential, HiddenDegrees::Random] {
                 case += 1;
                 let depth = 1 + case % 3;
-                let context = if case % 2 == 0 { 0 } else { 3 };
+                let context = if case.is_multiple_of(2) { 0 } else { 3 };
                 let residual = case % 4 == 1;
                 let direct = case % 5 < 2;
                 let k = 1 + case % 3;
