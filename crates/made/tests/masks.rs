@@ -77,14 +77,14 @@ fn mask_rules() {
     let expected_hidden = [[true, true], [false, true], [false, false]];
     let out = output_mask(&[1, 2], &[1, 2, 3]);
     let expected_out = [[false, true, true], [false, false, true]];
-    for j in 0..3 {
-        for u in 0..2 {
-            assert_eq!(hidden.get(j, u), expected_hidden[j][u], "hidden ({j},{u})");
+    for (j, row) in expected_hidden.iter().enumerate() {
+        for (u, &want) in row.iter().enumerate() {
+            assert_eq!(hidden.get(j, u), want, "hidden ({j},{u})");
         }
     }
-    for j in 0..2 {
-        for u in 0..3 {
-            assert_eq!(out.get(j, u), expected_out[j][u], "output ({j},{u})");
+    for (j, row) in expected_out.iter().enumerate() {
+        for (u, &want) in row.iter().enumerate() {
+            assert_eq!(out.get(j, u), want, "output ({j},{u})");
         }
     }
     let mut m = Mask::empty(2, 70);
