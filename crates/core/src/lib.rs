@@ -43,6 +43,7 @@ mod gaussian_base;
 mod inverse;
 pub mod jacobian;
 pub mod persist;
+mod seed;
 mod standard_normal;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -59,6 +60,7 @@ pub use flow::Flow;
 pub use gaussian_base::{GaussianBase, GaussianBaseKind};
 pub use inverse::Inverse;
 pub use persist::{load_module, save_module};
+pub use seed::derive_seed;
 pub use standard_normal::{StandardNormal, standard_normal_tensor};
 
 /// Re-export of the burn version nflow is built on, so users name the same types.

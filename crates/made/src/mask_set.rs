@@ -6,17 +6,7 @@ use crate::hidden_degrees::{HiddenDegrees, hidden_degrees, lowest_hidden_degree}
 use crate::mask::{Mask, hidden_mask, output_degrees, output_mask};
 use crate::ordering::Ordering;
 
-/// Seeds for the random choices of one mask set, derived from the MADE's seed so that every set
-/// (and the weights) draw from independent streams.
-pub(crate) fn derive_seed(seed: u64, purpose: u64, index: usize) -> u64 {
-    // SplitMix64 finaliser over (seed, purpose, index).
-    let mut z = seed
-        .wrapping_add(purpose.wrapping_mul(0x9E37_79B9_7F4A_7C15))
-        .wrapping_add((index as u64).wrapping_mul(0xD1B5_4A32_D192_ED03));
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+pub(crate) use nflow_core::derive_seed;
 
 pub(crate) const PURPOSE_ORDERING: u64 = 1;
 pub(crate) const PURPOSE_HIDDEN: u64 = 2;
