@@ -19,7 +19,9 @@ use crate::error::{NflowError, Result};
 /// module. To mix layer kinds (as the flow builders in `nflow-flows` do), use an enum of layer
 /// kinds that derives `Module` and implements [`Bijector`] by delegation.
 ///
-/// Every layer receives the same context.
+/// Every layer receives the same context; layers without context (`context_features() == 0`, e.g.
+/// permutations) ignore it. The chain's context width is that of its conditional layers, which
+/// must agree.
 ///
 /// # Example
 ///
@@ -46,19 +48,28 @@ impl<L: Module + Bijector> Chain<L> {
     /// Composes `layers` (applied first to last by `forward`).
     ///
     /// # Errors
-    /// [`NflowError::InvalidConfig`] for an empty list or for layers that disagree on the number of
-    /// features or context features.
+    /// [`NflowError::InvalidConfig`] for an empty list, for layers that disagree on the number of
+    /// features, or for conditional layers that disagree on the context width.
     pub fn new(layers: Vec<L>) -> Result<Self> {
         let first = layers
             .first()
             .ok_or_else(|| NflowError::invalid_config("a Chain needs at least one layer"))?;
-        let (d, c) = (first.features(), first.context_features());
+        let d = first.features();
+        let c = layers
+            .iter()
+            .map(Bijector::context_features)
+            .max()
+            .unwrap_or(0);
         for (index, layer) in layers.iter().enumerate() {
-            if layer.features() != d || layer.context_features() != c {
+            if layer.features() != d {
                 return Err(NflowError::invalid_config(format!(
-                    "Chain layer {index} acts on {} features with {} context features, \
-                     but layer 0 has {d} and {c}",
-                    layer.features(),
+                    "Chain layer {index} acts on {} features, but layer 0 acts on {d}",
+                    layer.features()
+                )));
+            }
+            if !matches!(layer.context_features(), 0) && layer.context_features() != c {
+                return Err(NflowError::invalid_config(format!(
+                    "Chain layer {index} takes {} context features, but another layer takes {c}",
                     layer.context_features()
                 )));
             }
@@ -83,7 +94,11 @@ impl<L: Module + Bijector> Bijector for Chain<L> {
     }
 
     fn context_features(&self) -> usize {
-        self.layers[0].context_features()
+        self.layers
+            .iter()
+            .map(Bijector::context_features)
+            .max()
+            .unwrap_or(0)
     }
 
     fn forward(&self, z: Tensor<2>, context: Option<&Tensor<2>>) -> (Tensor<2>, Tensor<1>) {

@@ -303,8 +303,10 @@ pub fn inverse_jacobian<B: Bijector>(
     numerical_jacobian(|t| bijector.inverse(t, context).0, x, step)
 }
 
-/// The paths (e.g. `transform.layers.0.shift`) of the float parameters of `module` that received
-/// no gradient, or an all-zero one, in `grads`. Empty when every parameter is trained.
+/// The paths (e.g. `transform.layers.0.shift`) of the trainable float parameters of `module` that
+/// received no gradient, or an all-zero one, in `grads`. Empty when every parameter is trained.
+/// Tensors that do not require gradients (running statistics, frozen parameters) are skipped, so
+/// call it on a module that lives on an autodiff device.
 pub fn params_without_gradient<M: burn::module::Module>(
     module: &M,
     grads: &burn::tensor::Gradients,
@@ -322,8 +324,12 @@ pub fn params_without_gradient<M: burn::module::Module>(
             self.path.pop();
         }
         fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
-            let has_signal = param
-                .val()
+            let value = param.val();
+            if !value.is_require_grad() {
+                // Not trainable: running statistics, frozen parameters.
+                return;
+            }
+            let has_signal = value
                 .grad(self.grads)
                 .is_some_and(|g| g.to_data().iter::<f64>().any(|v| v != 0.0));
             if !has_signal {

@@ -308,3 +308,41 @@ fn loading_bad_weight_files_gives_typed_errors() {
     assert!(names.iter().all(|n| !n.contains(".tmp-")), "{names:?}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `x = 2z`, whose inverse must never run.
+#[derive(burn::module::Module, Debug)]
+struct ForwardOnly {
+    features: usize,
+}
+
+impl nflow_core::Bijector for ForwardOnly {
+    fn features(&self) -> usize {
+        self.features
+    }
+    fn forward(&self, z: Tensor<2>, _: Option<&Tensor<2>>) -> (Tensor<2>, Tensor<1>) {
+        let n = z.dims()[0];
+        let device = z.device();
+        (z.mul_scalar(2.0), Tensor::full([n], 2f64.ln(), &device))
+    }
+    fn inverse(&self, _: Tensor<2>, _: Option<&Tensor<2>>) -> (Tensor<2>, Tensor<1>) {
+        panic!("sample_and_log_prob ran the inverse")
+    }
+}
+
+#[test]
+fn sample_and_log_prob_never_runs_the_inverse() {
+    let device = f64_device();
+    let flow = Flow::new(
+        ForwardOnly { features: 1 },
+        StandardNormal::new(1, &device).unwrap(),
+    )
+    .unwrap();
+    let (x, lp) = flow
+        .sample_and_log_prob(8, None, &mut StdRng::seed_from_u64(3))
+        .unwrap();
+    // x = 2z ~ N(0, 4): the closed form.
+    for (xi, lp) in to_vec(x).iter().zip(&to_vec(lp)) {
+        let closed = gaussian_log_density(&[*xi], &[0.0], &[2.0]);
+        assert!((closed - lp).abs() < 1e-12, "{closed} vs {lp}");
+    }
+}

@@ -45,7 +45,7 @@ impl BatchNorm {
         if features == 0 {
             return Err(FlowConfigError::ZeroFeatures.into());
         }
-        if !(0.0..=1.0).contains(&momentum) || !(epsilon > 0.0 && epsilon.is_finite()) {
+        if !((0.0..=1.0).contains(&momentum) && epsilon > 0.0 && epsilon.is_finite()) {
             return Err(FlowConfigError::BadBatchNorm { momentum, epsilon }.into());
         }
         Ok(Self {
@@ -61,12 +61,12 @@ impl BatchNorm {
 
     /// The running mean `m̄`, `[D]`.
     pub fn running_mean(&self) -> Tensor<1> {
-        self.running_mean.value()
+        self.running_mean.value_sync()
     }
 
     /// The running variance `v̄`, `[D]`.
     pub fn running_var(&self) -> Tensor<1> {
-        self.running_var.value()
+        self.running_var.value_sync()
     }
 
     fn is_training(&self, x: &Tensor<2>) -> bool {
@@ -77,7 +77,10 @@ impl BatchNorm {
     /// running averages), running averages otherwise.
     fn statistics(&self, x: &Tensor<2>) -> (Tensor<1>, Tensor<1>) {
         if !self.is_training(x) {
-            return (self.running_mean.value(), self.running_var.value());
+            return (
+                self.running_mean.value_sync(),
+                self.running_var.value_sync(),
+            );
         }
         let (var, mean) = x.clone().var_mean_bias(0);
         let (mean, var) = (mean.squeeze_dim::<1>(0), var.squeeze_dim::<1>(0));
@@ -110,9 +113,13 @@ impl Bijector for BatchNorm {
 
     fn forward(&self, z: Tensor<2>, _context: Option<&Tensor<2>>) -> (Tensor<2>, Tensor<1>) {
         let batch = z.dims()[0];
-        let (mean, var) = (self.running_mean.value(), self.running_var.value());
+        let (mean, var) = (
+            self.running_mean.value_sync(),
+            self.running_var.value_sync(),
+        );
         let log_scale = self.inverse_log_scale(var);
-        let x = (z - self.beta.val().unsqueeze::<2>()) * log_scale.clone().neg().exp().unsqueeze::<2>()
+        let x = (z - self.beta.val().unsqueeze::<2>())
+            * log_scale.clone().neg().exp().unsqueeze::<2>()
             + mean.unsqueeze::<2>();
         (x, log_scale.sum().neg().expand([batch]))
     }

@@ -25,7 +25,9 @@ pub enum FlowConfigError {
     #[error("log_scale_bound must be positive and finite, got {0}")]
     BadLogScaleBound(f64),
     /// Batch-norm momentum outside `[0, 1]` or a non-positive epsilon.
-    #[error("batch norm needs momentum in [0, 1] and epsilon > 0, got momentum {momentum} and epsilon {epsilon}")]
+    #[error(
+        "batch norm needs momentum in [0, 1] and epsilon > 0, got momentum {momentum} and epsilon {epsilon}"
+    )]
     BadBatchNorm {
         /// The momentum given.
         momentum: f64,

@@ -54,6 +54,9 @@ impl Bijector for MafLayer {
     /// One MADE pass.
     fn inverse(&self, x: Tensor<2>, context: Option<&Tensor<2>>) -> (Tensor<2>, Tensor<1>) {
         let (shift, log_scale) = self.transform.params(x.clone(), context);
-        (contract(x, shift, log_scale.clone()), row_sum(log_scale).neg())
+        (
+            contract(x, shift, log_scale.clone()),
+            row_sum(log_scale).neg(),
+        )
     }
 }
