@@ -1,0 +1,115 @@
+//! Datasets: validation naming the bad row, splitting, standardisation, and the trainer refusing
+//! bad data before any step.
+
+use nflow_core::NflowError;
+use nflow_flows::MafConfig;
+use nflow_train::{Dataset, Standardizer, TrainError, Trainer, TrainerConfig};
+
+#[test]
+fn a_nan_row_is_named() {
+    let mut values = vec![0.5f32; 20];
+    values[13] = f32::NAN; // row 6, column 1
+    match Dataset::from_flat(values, 2) {
+        Err(NflowError::NonFinite { row, column, .. }) => assert_eq!((row, column), (6, 1)),
+        other => panic!("expected NonFinite, got {other:?}"),
+    }
+    let rows = vec![vec![1.0, 2.0], vec![3.0, f64::INFINITY]];
+    let err = Dataset::from_rows(&rows).unwrap_err();
+    assert!(err.to_string().contains("row 1"), "{err}");
+}
+
+#[test]
+fn a_row_of_the_wrong_width_is_named() {
+    let rows = vec![vec![1.0, 2.0], vec![3.0, 4.0], vec![5.0], vec![6.0, 7.0]];
+    let err = Dataset::from_rows(&rows).unwrap_err();
+    assert!(matches!(err, NflowError::ShapeMismatch { .. }));
+    assert!(err.to_string().contains("row 2"), "{err}");
+    assert!(Dataset::from_flat(vec![1.0; 5], 2).is_err());
+    assert!(Dataset::from_flat(vec![], 2).is_err());
+}
+
+#[test]
+fn training_on_bad_data_fails_before_training() {
+    let device = nflow_core::default_device();
+    let flow = MafConfig::new(2)
+        .with_layers(1)
+        .with_hidden_sizes(vec![8])
+        .init(&device)
+        .unwrap();
+    let three_columns = Dataset::from_flat(vec![0.0; 30], 3).unwrap();
+    let metrics =
+        std::env::temp_dir().join(format!("nflow-train-bad-{}.jsonl", std::process::id()));
+    let trainer = Trainer::new(
+        TrainerConfig::new()
+            .with_progress(false)
+            .with_metrics_path(Some(metrics.clone())),
+    )
+    .unwrap();
+    match trainer.fit(flow, &three_columns, &three_columns, &device) {
+        Err(TrainError::Nflow(NflowError::ShapeMismatch {
+            what,
+            expected,
+            got,
+        })) => {
+            assert_eq!(what, "training data");
+            assert!(
+                expected.contains('2') && got.contains("[10, 3]"),
+                "{expected} / {got}"
+            );
+        }
+        other => panic!("expected a shape error, got {other:?}"),
+    }
+    assert!(!metrics.exists(), "no step, no log: the check comes first");
+}
+
+#[test]
+fn split_and_standardise() {
+    let rows: Vec<Vec<f64>> = (0..100)
+        .map(|i| vec![i as f64, 10.0 + 3.0 * i as f64])
+        .collect();
+    let data = Dataset::from_rows(&rows).unwrap();
+    let splits = data.split(0.7, 0.2, 1).unwrap();
+    assert_eq!(
+        (
+            splits.train.rows(),
+            splits.validation.rows(),
+            splits.test.rows()
+        ),
+        (70, 20, 10)
+    );
+    let mut all: Vec<f32> = [&splits.train, &splits.validation, &splits.test]
+        .iter()
+        .flat_map(|d| (0..d.rows()).map(|i| d.row(i)[0]))
+        .collect();
+    all.sort_by(f32::total_cmp);
+    assert_eq!(
+        all,
+        (0..100).map(|i| i as f32).collect::<Vec<_>>(),
+        "a partition of the rows"
+    );
+    assert!(data.split(0.9, 0.1, 0).is_err());
+
+    let standardizer = Standardizer::fit(&splits.train);
+    let standardised = standardizer.apply(&splits.train).unwrap();
+    let n = standardised.rows() as f64;
+    for j in 0..2 {
+        let mean: f64 = (0..standardised.rows())
+            .map(|i| standardised.row(i)[j] as f64)
+            .sum::<f64>()
+            / n;
+        let var: f64 = (0..standardised.rows())
+            .map(|i| (standardised.row(i)[j] as f64 - mean).powi(2))
+            .sum::<f64>()
+            / n;
+        assert!(
+            mean.abs() < 1e-5 && (var - 1.0).abs() < 1e-4,
+            "column {j}: {mean} {var}"
+        );
+    }
+    // log|det| of x -> (x - m)/s is -Σ log s; the second column is 3× the first.
+    let expected = -(standardizer.std[0].ln() + standardizer.std[1].ln());
+    assert!((standardised.log_det_offset() - expected).abs() < 1e-12);
+    assert!((standardizer.std[1] / standardizer.std[0] - 3.0).abs() < 1e-9);
+    let back = standardizer.invert(&[standardised.row(0)[0] as f64, standardised.row(0)[1] as f64]);
+    assert!((back[0] - splits.train.row(0)[0] as f64).abs() < 1e-4);
+}
