@@ -64,7 +64,8 @@ pub struct TrainerConfig {
     /// Upper limit on optimiser steps.
     #[config(default = 5000)]
     pub max_steps: usize,
-    /// Gradient clipping by global norm (`None`: off).
+    /// Gradient clipping: each parameter tensor's gradient is scaled down to at most this L2 norm
+    /// (`None`: off).
     #[config(default = "Some(5.0)")]
     pub gradient_clip_norm: Option<f64>,
     /// Evaluate on the validation set every this many steps.

@@ -36,8 +36,8 @@ struct Args {
     /// MADE hidden widths, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "64,64")]
     hidden: Vec<usize>,
-    /// Maximum optimiser steps.
-    #[arg(long, default_value_t = 5000)]
+    /// Maximum optimiser steps (the zuko baseline protocol uses 5000).
+    #[arg(long, default_value_t = 15_000)]
     steps: usize,
     /// Rows per minibatch.
     #[arg(long, default_value_t = 512)]
@@ -57,6 +57,12 @@ struct Args {
     /// Soft bound on each layer's log-scale.
     #[arg(long, default_value_t = 3.0)]
     log_scale_bound: f64,
+    /// Scale of the MADEs' initial output weights (small: layers start near the identity).
+    #[arg(long, default_value_t = 0.01)]
+    init_scale: f64,
+    /// Clip each parameter tensor's gradient to this norm (0: no clipping).
+    #[arg(long, default_value_t = 5.0)]
+    grad_clip: f64,
     /// Training points.
     #[arg(long, default_value_t = 50_000)]
     train_size: usize,
@@ -173,6 +179,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .with_layers(args.layers)
             .with_hidden_sizes(args.hidden.clone())
             .with_log_scale_bound(args.log_scale_bound)
+            .with_output_init_scale(args.init_scale)
             .with_seed(args.seed)
             .init(&device)?
     } else {
@@ -180,6 +187,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .with_layers(args.layers)
             .with_hidden_sizes(args.hidden.clone())
             .with_log_scale_bound(args.log_scale_bound)
+            .with_output_init_scale(args.init_scale)
             .with_seed(args.seed)
             .init(&device)?
     };
@@ -194,6 +202,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_max_steps(args.steps)
         .with_eval_every(args.eval_every)
         .with_patience(args.patience)
+        .with_gradient_clip_norm((args.grad_clip > 0.0).then_some(args.grad_clip))
         .with_seed(args.seed)
         .with_progress(!args.quiet)
         .with_metrics_path(Some(out.join("metrics.jsonl")));
