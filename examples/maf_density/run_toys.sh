@@ -16,14 +16,15 @@ done
 python3 - "$OUT" <<'PY'
 import json, sys
 out = sys.argv[1]
+def both(reports, fmt):
+    return " / ".join(fmt(r) for r in reports)
 print("| dataset | reference NLL | nflow test NLL ± 2se (seed 0 / 1) | gap ± 2se (seed 0 / 1) | steps (best) | train time s |")
 print("|---|---|---|---|---|---|")
 for ds in ["8gaussians", "moons", "checkerboard", "pinwheel", "rings", "2spirals"]:
     r = [json.load(open(f"{out}/seed{s}/{ds}-maf/report.json")) for s in (0, 1)]
-    cell = lambda f: " / ".join(f(x) for x in r)
-    print(f"| {ds} | {r[0]['reference_nll']:.3f} ({r[0]['reference_kind']}) "
-          f"| {cell(lambda x: f'{x[\"test_nll\"]:.3f} ± {x[\"test_nll_two_se\"]:.3f}')} "
-          f"| {cell(lambda x: f'{x[\"gap\"]:.3f} ± {x[\"gap_two_se\"]:.3f}')} "
-          f"| {cell(lambda x: f'{x[\"training\"][\"steps\"]} ({x[\"training\"][\"best_step\"]})')} "
-          f"| {cell(lambda x: f'{x[\"training\"][\"seconds\"]:.0f}')} |")
+    nll = both(r, lambda x: "%.3f ± %.3f" % (x["test_nll"], x["test_nll_two_se"]))
+    gap = both(r, lambda x: "%.3f ± %.3f" % (x["gap"], x["gap_two_se"]))
+    steps = both(r, lambda x: "%d (%d)" % (x["training"]["steps"], x["training"]["best_step"]))
+    secs = both(r, lambda x: "%.0f" % x["training"]["seconds"])
+    print(f"| {ds} | {r[0]['reference_nll']:.3f} ({r[0]['reference_kind']}) | {nll} | {gap} | {steps} | {secs} |")
 PY
