@@ -77,3 +77,44 @@ pub fn load_module<M: Module>(module: M, path: &Path) -> Result<M> {
         .try_load_record(record)
         .map_err(|e| load_error(format!("the weights do not fit this model: {e}")))
 }
+
+/// Saves a model directory: `config` as pretty JSON in `dir/config_file` and the parameters of
+/// `module` in `dir/weights_file` (the directory is created if missing; each file is written
+/// atomically). The shape every nflow model uses: one JSON config plus one weights file.
+///
+/// # Errors
+/// [`NflowError::Io`] when the directory or files cannot be written.
+pub fn save_model_dir<M: Module, C: serde::Serialize>(
+    dir: &Path,
+    config_file: &str,
+    config: &C,
+    weights_file: &str,
+    module: &M,
+) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|source| NflowError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let json = serde_json::to_string_pretty(config).map_err(|e| NflowError::Load {
+        path: dir.join(config_file),
+        reason: format!("cannot serialise the config: {e}"),
+    })?;
+    save_module(module, &dir.join(weights_file))?;
+    write_atomically(&dir.join(config_file), json.as_bytes())
+}
+
+/// Reads a JSON config (as written by [`save_model_dir`]); `what` names it in errors.
+///
+/// # Errors
+/// [`NflowError::Io`] when the file cannot be read, [`NflowError::Load`] when it is not a valid
+/// config.
+pub fn read_json_config<C: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<C> {
+    let text = std::fs::read_to_string(path).map_err(|source| NflowError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|e| NflowError::Load {
+        path: path.to_path_buf(),
+        reason: format!("malformed {what}: {e}"),
+    })
+}

@@ -4,10 +4,8 @@ use std::path::Path;
 
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
-use nflow_core::persist::write_atomically;
-use nflow_core::{
-    Chain, Distribution, Flow, GaussianBase, NflowError, Result, load_module, save_module,
-};
+use nflow_core::persist::{read_json_config, save_model_dir};
+use nflow_core::{Chain, Distribution, Flow, GaussianBase, Result, load_module};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -101,34 +99,19 @@ impl AutoregressiveFlow {
     /// partly written file.
     ///
     /// # Errors
-    /// [`NflowError::Io`] when the directory or files cannot be written.
+    /// [`NflowError::Io`](nflow_core::NflowError::Io) when the directory or files cannot be written.
     pub fn save(&self, dir: &Path) -> Result<()> {
-        std::fs::create_dir_all(dir).map_err(|source| NflowError::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-        let json = serde_json::to_string_pretty(&self.config).expect("configs serialise");
-        save_module(self, &dir.join(FLOW_WEIGHTS_FILE))?;
-        write_atomically(&dir.join(FLOW_CONFIG_FILE), json.as_bytes())
+        save_model_dir(dir, FLOW_CONFIG_FILE, &self.config, FLOW_WEIGHTS_FILE, self)
     }
 
     /// Loads a flow saved by [`AutoregressiveFlow::save`] onto `device`.
     ///
     /// # Errors
-    /// [`NflowError::Io`] for missing files, [`NflowError::Load`] for a malformed config or
-    /// weights that do not fit it, [`NflowError::InvalidConfig`] for a config that parses but
+    /// [`NflowError::Io`](nflow_core::NflowError::Io) for missing files, [`NflowError::Load`](nflow_core::NflowError::Load) for a malformed config or
+    /// weights that do not fit it, [`NflowError::InvalidConfig`](nflow_core::NflowError::InvalidConfig) for a config that parses but
     /// cannot build a flow.
     pub fn load(dir: &Path, device: &Device) -> Result<Self> {
-        let path = dir.join(FLOW_CONFIG_FILE);
-        let text = std::fs::read_to_string(&path).map_err(|source| NflowError::Io {
-            path: path.clone(),
-            source,
-        })?;
-        let config: SavedFlowConfig =
-            serde_json::from_str(&text).map_err(|e| NflowError::Load {
-                path,
-                reason: format!("malformed flow config: {e}"),
-            })?;
+        let config: SavedFlowConfig = read_json_config(&dir.join(FLOW_CONFIG_FILE), "flow config")?;
         load_module(config.init(device)?, &dir.join(FLOW_WEIGHTS_FILE))
     }
 }

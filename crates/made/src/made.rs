@@ -4,8 +4,9 @@ use std::path::Path;
 
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
+use nflow_core::persist::{read_json_config, save_model_dir};
 use nflow_core::validate::{check_context, check_matrix};
-use nflow_core::{NflowError, Result, load_module, save_module};
+use nflow_core::{Result, load_module};
 
 use crate::config::MadeConfig;
 use crate::error::MadeError;
@@ -119,7 +120,7 @@ impl Made {
     /// [`Made::forward`] after checking that `x` is `[batch, D]` and finite and the context fits.
     ///
     /// # Errors
-    /// [`NflowError::ShapeMismatch`] or [`NflowError::NonFinite`].
+    /// [`NflowError::ShapeMismatch`](nflow_core::NflowError::ShapeMismatch) or [`NflowError::NonFinite`](nflow_core::NflowError::NonFinite).
     pub fn try_forward(&self, x: Tensor<2>, context: Option<&Tensor<2>>) -> Result<Tensor<2>> {
         check_matrix(&x, "MADE input", self.config.features)?;
         check_context(context, self.config.context_features, x.dims()[0])?;
@@ -178,7 +179,7 @@ impl Made {
     /// Switches every layer to mask set `index`, keeping the weights.
     ///
     /// # Errors
-    /// [`MadeError::NoSuchMaskSet`] (as [`NflowError::InvalidConfig`]) for an index out of range.
+    /// [`MadeError::NoSuchMaskSet`] (as [`NflowError::InvalidConfig`](nflow_core::NflowError::InvalidConfig)) for an index out of range.
     pub fn with_mask_set(mut self, index: usize) -> Result<Self> {
         let count = self.mask_sets.len();
         let set = self
@@ -186,14 +187,7 @@ impl Made {
             .get(index)
             .ok_or(MadeError::NoSuchMaskSet { index, count })?
             .clone();
-        let n = set.layer_masks.len();
-        self.input_layer = self.input_layer.with_mask(&set.layer_masks[0]);
-        self.hidden_layers = std::mem::take(&mut self.hidden_layers)
-            .into_iter()
-            .enumerate()
-            .map(|(i, layer)| layer.with_mask(&set.layer_masks[i + 1]))
-            .collect();
-        self.output_layer = self.output_layer.with_mask(&set.layer_masks[n - 1]);
+        self = self.with_raw_masks(&set.layer_masks);
         if let (Some(direct), Some(mask)) = (self.direct.take(), set.direct_mask.as_ref()) {
             self.direct = Some(direct.with_mask(mask));
         }
@@ -224,33 +218,19 @@ impl Made {
     /// `made.bpk` in `dir` (created if missing). Each file is written atomically.
     ///
     /// # Errors
-    /// [`NflowError::Io`] when the directory or files cannot be written.
+    /// [`NflowError::Io`](nflow_core::NflowError::Io) when the directory or files cannot be written.
     pub fn save(&self, dir: &Path) -> Result<()> {
-        std::fs::create_dir_all(dir).map_err(|source| NflowError::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-        let json = serde_json::to_string_pretty(&self.config).expect("configs serialise");
-        save_module(self, &dir.join(WEIGHTS_FILE))?;
-        nflow_core::persist::write_atomically(&dir.join(CONFIG_FILE), json.as_bytes())
+        save_model_dir(dir, CONFIG_FILE, &self.config, WEIGHTS_FILE, self)
     }
 
     /// Loads a MADE saved by [`Made::save`] onto `device`: it computes exactly what the saved one
     /// did, with the same ordering, mask set and weights.
     ///
     /// # Errors
-    /// [`NflowError::Io`] for missing files, [`NflowError::Load`] for a malformed config or weights
-    /// that do not fit it, [`NflowError::InvalidConfig`] for a config that is well-formed but invalid.
+    /// [`NflowError::Io`](nflow_core::NflowError::Io) for missing files, [`NflowError::Load`](nflow_core::NflowError::Load) for a malformed config or weights
+    /// that do not fit it, [`NflowError::InvalidConfig`](nflow_core::NflowError::InvalidConfig) for a config that is well-formed but invalid.
     pub fn load(dir: &Path, device: &Device) -> Result<Self> {
-        let config_path = dir.join(CONFIG_FILE);
-        let text = std::fs::read_to_string(&config_path).map_err(|source| NflowError::Io {
-            path: config_path.clone(),
-            source,
-        })?;
-        let config: MadeConfig = serde_json::from_str(&text).map_err(|e| NflowError::Load {
-            path: config_path,
-            reason: format!("malformed MADE config: {e}"),
-        })?;
+        let config: MadeConfig = read_json_config(&dir.join(CONFIG_FILE), "MADE config")?;
         let made = config.init(device)?;
         load_module(made, &dir.join(WEIGHTS_FILE))
     }
