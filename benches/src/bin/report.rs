@@ -27,6 +27,9 @@ struct Args {
     /// Only these configs, e.g. `63x512,2x256` (default: all five).
     #[arg(long, value_delimiter = ',')]
     configs: Vec<String>,
+    /// Only these ops, e.g. `maf_log_prob,maf_train_step` (default: all five).
+    #[arg(long, value_delimiter = ',')]
+    ops: Vec<String>,
     /// Skip the peers even if their virtualenv exists.
     #[arg(long)]
     no_peers: bool,
@@ -275,6 +278,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut results = Vec::new();
     for &(d, h) in &configs {
         for op in Op::ALL {
+            if !args.ops.is_empty() && !args.ops.iter().any(|o| o == op.name()) {
+                continue;
+            }
             let m = measure(op, d, h, args.target_s);
             eprintln!(
                 "{:>15} D={d:>2} H={h}: {:>9.3} ms (min {:.3}, {} calls)",
@@ -381,6 +387,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ));
         }
     }
+    md.push_str("\nWhere the time goes, and what to fix: `docs/performance.md`.\n");
     md.push_str(&format!(
         "\nnflow's matrix took {nflow_seconds:.0} s. Plot: `benchmarks.png` (ms per call against D, log-log, H = 256).\n"
     ));
