@@ -9,7 +9,7 @@ pub type BoxedError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// Everything that can go wrong at nflow's public entry points.
 ///
 /// Constructors validate configurations, and public entry points such as
-/// [`Flow::log_prob`](crate::Flow::log_prob) validate shapes and finiteness before any tensor work,
+/// [`Flow`](crate::Flow)'s [`log_prob`](crate::Distribution::log_prob) validate shapes and finiteness before any tensor work,
 /// so a bad input is reported here instead of panicking deep inside burn.
 #[derive(Debug, thiserror::Error)]
 pub enum NflowError {

@@ -10,7 +10,7 @@
 //! - typed errors ([`NflowError`]) and input validation at public entry points;
 //! - the backend choice ([`default_device`], [`device_from_name`]);
 //! - [`jacobian`]: numerical Jacobians for tests and checkers, and (feature `testing`) the bijector
-//!   test harness in [`testing`].
+//!   test harness in `testing`.
 //!
 //! ```
 //! use burn::tensor::Tensor;
