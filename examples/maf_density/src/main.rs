@@ -84,6 +84,9 @@ struct Args {
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+    /// Compute in f64 instead of f32 (slower; for checking precision effects).
+    #[arg(long)]
+    f64: bool,
 }
 
 fn parse_dataset(name: &str) -> Result<ToyDataset, String> {
@@ -146,7 +149,10 @@ fn mean_and_two_se(values: &[f64]) -> (f64, f64) {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let start = Instant::now();
-    let device = nflow_core::default_device();
+    let mut device = nflow_core::default_device();
+    if args.f64 {
+        device.configure(burn::tensor::FloatDType::F64)?;
+    }
     let toy = args.dataset;
     let kind = if args.iaf { "iaf" } else { "maf" };
     let out = args.out_dir.join(format!("{}-{kind}", toy.name()));
@@ -311,9 +317,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "saved to {}; reloaded model test NLL {reloaded_nll:.6}: {}",
         model_dir.display(),
         if reproduces {
-            "reproduced exactly"
+            "reproduced exactly".to_string()
         } else {
-            "MISMATCH"
+            format!("MISMATCH by {:e}", reloaded_nll - test_nll)
         }
     );
 
