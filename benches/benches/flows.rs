@@ -1,4 +1,8 @@
 //! `cargo bench -p nflow-bench`: every op of the peer matrix under divan.
+//!
+//! Compare with the peers under the same allocator setting they use (see `docs/performance.md`:
+//! glibc's default mmap threshold makes large-batch calls 1.6-2.3× slower):
+//! `GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824 cargo bench -p nflow-bench`
 
 use nflow_bench::{CONFIGS, Case, Op};
 
