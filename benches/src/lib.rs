@@ -14,7 +14,7 @@ use burn::optim::ModuleOptimizer;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Tensor};
 use nflow_core::Distribution;
-use nflow_flows::{AutoregressiveFlow, IafConfig, MafConfig, PermutationKind};
+use nflow_flows::{AutoregressiveFlow, MafConfig, PermutationKind};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
@@ -80,22 +80,23 @@ impl Op {
     }
 }
 
-fn maf(d: usize, h: usize, device: &Device) -> AutoregressiveFlow {
+fn maf_config(d: usize, h: usize) -> MafConfig {
     MafConfig::new(d)
         .with_layers(LAYERS)
         .with_hidden_sizes(vec![h, h])
         .with_permutation(PermutationKind::Reverse)
         .with_output_init_scale(1.0)
+}
+
+fn maf(d: usize, h: usize, device: &Device) -> AutoregressiveFlow {
+    maf_config(d, h)
         .init(device)
         .expect("benchmark configs are valid")
 }
 
 fn iaf(d: usize, h: usize, device: &Device) -> AutoregressiveFlow {
-    IafConfig::new(d)
-        .with_layers(LAYERS)
-        .with_hidden_sizes(vec![h, h])
-        .with_permutation(PermutationKind::Reverse)
-        .with_output_init_scale(1.0)
+    maf_config(d, h)
+        .to_iaf()
         .init(device)
         .expect("benchmark configs are valid")
 }

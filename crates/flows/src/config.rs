@@ -98,7 +98,7 @@ pub(crate) fn build(
 }
 
 macro_rules! flow_config {
-    ($(#[$doc:meta])* $name:ident, $kind:expr, $variant:ident) => {
+    ($(#[$doc:meta])* $name:ident, $kind:expr, $variant:ident, $other:ident, $to_other:ident) => {
         $(#[$doc])*
         #[derive(Config, Debug)]
         pub struct $name {
@@ -176,6 +176,14 @@ macro_rules! flow_config {
                 };
                 build(&spec, $kind, SavedFlowConfig::$variant(self.clone()), device)
             }
+
+            /// The same settings for the other orientation (MAF ↔ IAF): same MADEs, permutations,
+            /// base and seed, so the two can be compared like for like.
+            pub fn $to_other(&self) -> $other {
+                // The two configs have identical fields by construction (one macro).
+                let value = serde_json::to_value(self).expect("configs serialise");
+                serde_json::from_value(value).expect("MafConfig and IafConfig share their fields")
+            }
         }
     };
 }
@@ -202,7 +210,9 @@ flow_config!(
     /// ```
     MafConfig,
     FlowKind::Maf,
-    Maf
+    Maf,
+    IafConfig,
+    to_iaf
 );
 
 flow_config!(
@@ -226,5 +236,7 @@ flow_config!(
     /// ```
     IafConfig,
     FlowKind::Iaf,
-    Iaf
+    Iaf,
+    MafConfig,
+    to_maf
 );

@@ -29,24 +29,44 @@ fn integrate_2d(flow: &AutoregressiveFlow, l: f64, n: usize, device: &Device) ->
     log_p.iter().map(|v| v.exp()).sum::<f64>() * h * h
 }
 
-fn maf2(device: &Device, init_scale: f64) -> AutoregressiveFlow {
+fn maf2_config(init_scale: f64) -> MafConfig {
     MafConfig::new(2)
         .with_layers(4)
         .with_hidden_sizes(vec![32, 32])
         .with_output_init_scale(init_scale)
         .with_seed(3)
-        .init(device)
-        .unwrap()
+}
+
+fn maf2(device: &Device, init_scale: f64) -> AutoregressiveFlow {
+    maf2_config(init_scale).init(device).unwrap()
 }
 
 fn iaf2(device: &Device, init_scale: f64) -> AutoregressiveFlow {
-    IafConfig::new(2)
-        .with_layers(4)
-        .with_hidden_sizes(vec![32, 32])
-        .with_output_init_scale(init_scale)
-        .with_seed(3)
-        .init(device)
-        .unwrap()
+    maf2_config(init_scale).to_iaf().init(device).unwrap()
+}
+
+#[test]
+fn to_iaf_and_to_maf_keep_every_setting() {
+    let maf = MafConfig::new(5)
+        .with_layers(3)
+        .with_hidden_sizes(vec![7, 9])
+        .with_context_features(2)
+        .with_batch_norm(true)
+        .with_batch_norm_epsilon(1.234_567_890_123_4e-5)
+        .with_permutation(PermutationKind::Explicit(vec![4, 2, 0, 1, 3]))
+        .with_base(GaussianBaseKind::Diagonal)
+        .with_log_scale_bound(2.5)
+        .with_seed(99);
+    let iaf = maf.to_iaf();
+    assert_eq!(
+        serde_json::to_value(&iaf).unwrap(),
+        serde_json::to_value(&maf).unwrap()
+    );
+    assert_eq!(
+        serde_json::to_value(iaf.to_maf()).unwrap(),
+        serde_json::to_value(&maf).unwrap()
+    );
+    assert_eq!(iaf.init(&device()).unwrap().kind(), FlowKind::Iaf);
 }
 
 fn train(mut flow: AutoregressiveFlow, steps: usize, device: &Device) -> AutoregressiveFlow {

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use clap::Parser;
 use nflow_core::Distribution;
-use nflow_flows::{AutoregressiveFlow, IafConfig, MafConfig, SavedFlowConfig};
+use nflow_flows::{AutoregressiveFlow, MafConfig, SavedFlowConfig};
 use nflow_train::{
     Dataset, LrSchedule, Reference, Standardizer, ToyDataset, TrainReport, Trainer, TrainerConfig,
 };
@@ -180,22 +180,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let test = standardizer.apply(&test_raw)?;
 
     // Model and training.
+    let maf_config = MafConfig::new(2)
+        .with_layers(args.layers)
+        .with_hidden_sizes(args.hidden.clone())
+        .with_log_scale_bound(args.log_scale_bound)
+        .with_output_init_scale(args.init_scale)
+        .with_seed(args.seed);
     let flow = if args.iaf {
-        IafConfig::new(2)
-            .with_layers(args.layers)
-            .with_hidden_sizes(args.hidden.clone())
-            .with_log_scale_bound(args.log_scale_bound)
-            .with_output_init_scale(args.init_scale)
-            .with_seed(args.seed)
-            .init(&device)?
+        maf_config.to_iaf().init(&device)?
     } else {
-        MafConfig::new(2)
-            .with_layers(args.layers)
-            .with_hidden_sizes(args.hidden.clone())
-            .with_log_scale_bound(args.log_scale_bound)
-            .with_output_init_scale(args.init_scale)
-            .with_seed(args.seed)
-            .init(&device)?
+        maf_config.init(&device)?
     };
     let trainer_config = TrainerConfig::new()
         .with_learning_rate(args.lr)
