@@ -118,23 +118,15 @@ fn two_dimensional_flows_integrate_to_one_before_and_after_training() {
 fn every_parameter_receives_a_gradient() {
     let device = device().autodiff();
     for kind in [FlowKind::Maf, FlowKind::Iaf] {
+        let config = MafConfig::new(3)
+            .with_layers(3)
+            .with_hidden_sizes(vec![8, 8])
+            .with_batch_norm(true)
+            .with_context_features(2)
+            .with_base(GaussianBaseKind::Diagonal);
         let flow = match kind {
-            FlowKind::Maf => MafConfig::new(3)
-                .with_layers(3)
-                .with_hidden_sizes(vec![8, 8])
-                .with_batch_norm(true)
-                .with_context_features(2)
-                .with_base(GaussianBaseKind::Diagonal)
-                .init(&device)
-                .unwrap(),
-            FlowKind::Iaf => IafConfig::new(3)
-                .with_layers(3)
-                .with_hidden_sizes(vec![8, 8])
-                .with_batch_norm(true)
-                .with_context_features(2)
-                .with_base(GaussianBaseKind::Diagonal)
-                .init(&device)
-                .unwrap(),
+            FlowKind::Maf => config.init(&device).unwrap(),
+            FlowKind::Iaf => config.to_iaf().init(&device).unwrap(),
         };
         let x = normal(32, 3, 1, &device);
         let ctx = normal(32, 2, 2, &device);

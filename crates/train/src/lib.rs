@@ -32,5 +32,6 @@ pub use dataset::{Dataset, Splits, Standardizer};
 pub use error::TrainError;
 pub use toy::{Reference, ReferenceKind, ToyDataset};
 pub use trainer::{
-    EvalRecord, LrSchedule, OptimizerKind, TrainReport, Trainer, TrainerConfig, mean_nll,
+    EvalRecord, LrSchedule, OptimizerKind, TrainReport, Trainer, TrainerConfig, log_densities,
+    mean_and_two_standard_errors, mean_nll,
 };

@@ -12,6 +12,7 @@ use rand_distr::StandardNormal;
 use serde::Serialize;
 
 use crate::dataset::Dataset;
+use crate::trainer::mean_and_two_standard_errors;
 
 /// A 2-D toy density.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -201,21 +202,29 @@ impl ToyDataset {
         }
     }
 
-    /// The mean true log-density over the rows of `points` (two columns) with two standard
-    /// errors.
-    pub fn reference(&self, points: &Dataset) -> Reference {
-        let n = points.rows();
-        let values: Vec<f64> = (0..n)
+    /// The true log-density of every row of `points` (two columns).
+    pub fn log_densities(&self, points: &Dataset) -> Vec<f64> {
+        (0..points.rows())
             .map(|i| {
                 let r = points.row(i);
                 self.log_density([r[0] as f64, r[1] as f64])
             })
-            .collect();
-        let mean = values.iter().sum::<f64>() / n as f64;
-        let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n.max(2) - 1) as f64;
+            .collect()
+    }
+
+    /// The mean true log-density over the rows of `points` (two columns) with two standard
+    /// errors.
+    pub fn reference(&self, points: &Dataset) -> Reference {
+        self.reference_from(&self.log_densities(points))
+    }
+
+    /// The [`Reference`] summarising log-densities already computed by
+    /// [`ToyDataset::log_densities`].
+    pub fn reference_from(&self, log_densities: &[f64]) -> Reference {
+        let (mean, two_se) = mean_and_two_standard_errors(log_densities);
         Reference {
             mean_log_density: mean,
-            two_standard_errors: 2.0 * (var / n as f64).sqrt(),
+            two_standard_errors: two_se,
             kind: self.reference_kind(),
         }
     }

@@ -141,18 +141,31 @@ pub struct Trainer {
     config: TrainerConfig,
 }
 
-/// Mean negative log-likelihood of `data` under `model` (data units), evaluated in chunks.
+/// Per-row log-densities of `data` under `model`, in data units (the dataset's standardisation
+/// log-Jacobian added), evaluated in chunks of 8192 rows.
+pub fn log_densities<M: Distribution>(model: &M, data: &Dataset, device: &Device) -> Vec<f64> {
+    let indices: Vec<usize> = (0..data.rows()).collect();
+    indices
+        .chunks(8192)
+        .flat_map(|part| {
+            let lp = model.log_prob_unchecked(data.batch(part, device), None);
+            lp.to_data().iter::<f64>().collect::<Vec<_>>()
+        })
+        .map(|v| v + data.log_det_offset())
+        .collect()
+}
+
+/// Mean negative log-likelihood of `data` under `model` (nats per row, data units).
 pub fn mean_nll<M: Distribution>(model: &M, data: &Dataset, device: &Device) -> f64 {
-    let n = data.rows();
-    let chunk = 8192;
-    let mut total = 0.0;
-    let indices: Vec<usize> = (0..n).collect();
-    for part in indices.chunks(chunk) {
-        let x = data.batch(part, device);
-        let lp = model.log_prob_unchecked(x, None);
-        total += lp.sum().into_scalar::<f64>();
-    }
-    -(total / n as f64 + data.log_det_offset())
+    -mean_and_two_standard_errors(&log_densities(model, data, device)).0
+}
+
+/// The mean of `values` and two standard errors of it.
+pub fn mean_and_two_standard_errors(values: &[f64]) -> (f64, f64) {
+    let n = values.len();
+    let mean = values.iter().sum::<f64>() / n as f64;
+    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n.max(2) - 1) as f64;
+    (mean, 2.0 * (var / n as f64).sqrt())
 }
 
 impl Trainer {

@@ -14,6 +14,7 @@ use nflow_core::Distribution;
 use nflow_flows::{AutoregressiveFlow, MafConfig, SavedFlowConfig};
 use nflow_train::{
     Dataset, LrSchedule, Reference, Standardizer, ToyDataset, TrainReport, Trainer, TrainerConfig,
+    log_densities, mean_and_two_standard_errors,
 };
 use rand::SeedableRng;
 use serde::Serialize;
@@ -122,30 +123,6 @@ struct Report {
     reload_reproduces_test_nll: bool,
 }
 
-/// Per-row log-densities of `data` (in data units: the dataset's offset added).
-fn log_densities(
-    flow: &AutoregressiveFlow,
-    data: &Dataset,
-    device: &burn::tensor::Device,
-) -> Vec<f64> {
-    let indices: Vec<usize> = (0..data.rows()).collect();
-    indices
-        .chunks(8192)
-        .flat_map(|part| {
-            let lp = flow.log_prob_unchecked(data.batch(part, device), None);
-            lp.to_data().iter::<f64>().collect::<Vec<_>>()
-        })
-        .map(|v| v + data.log_det_offset())
-        .collect()
-}
-
-fn mean_and_two_se(values: &[f64]) -> (f64, f64) {
-    let n = values.len() as f64;
-    let mean = values.iter().sum::<f64>() / n;
-    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
-    (mean, 2.0 * (var / n).sqrt())
-}
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let start = Instant::now();
@@ -221,20 +198,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Test NLL beside the reference, and the paired gap (≈ KL(p‖q)).
     let model_lp = log_densities(&flow, &test, &device);
-    let reference: Reference = toy.reference(&test_raw);
-    let reference_lp: Vec<f64> = (0..test_raw.rows())
-        .map(|i| {
-            let r = test_raw.row(i);
-            toy.log_density([r[0] as f64, r[1] as f64])
-        })
-        .collect();
-    let (mean_lp, lp_2se) = mean_and_two_se(&model_lp);
+    let reference_lp = toy.log_densities(&test_raw);
+    let reference: Reference = toy.reference_from(&reference_lp);
+    let (mean_lp, lp_2se) = mean_and_two_standard_errors(&model_lp);
     let gaps: Vec<f64> = reference_lp
         .iter()
         .zip(&model_lp)
         .map(|(p, q)| p - q)
         .collect();
-    let (gap, gap_2se) = mean_and_two_se(&gaps);
+    let (gap, gap_2se) = mean_and_two_standard_errors(&gaps);
     let test_nll = -mean_lp;
     println!(
         "test NLL {test_nll:.4} ± {lp_2se:.4} nats | reference {:.4} ± {:.4} ({:?}) | gap {gap:.4} ± {gap_2se:.4}",
@@ -305,7 +277,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         model_dir.join("standardizer.json"),
     )?)?;
     let reloaded_test = reloaded_standardizer.apply(&test_raw)?;
-    let reloaded_nll = -mean_and_two_se(&log_densities(&reloaded, &reloaded_test, &device)).0;
+    let reloaded_nll =
+        -mean_and_two_standard_errors(&log_densities(&reloaded, &reloaded_test, &device)).0;
     let reproduces = reloaded_nll == test_nll;
     println!(
         "saved to {}; reloaded model test NLL {reloaded_nll:.6}: {}",
