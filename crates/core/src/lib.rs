@@ -9,6 +9,8 @@
 //!   (a base pushed through a bijector);
 //! - typed errors ([`NflowError`]) and input validation at public entry points;
 //! - the backend choice ([`default_device`], [`device_from_name`]);
+//! - [`named_params`]: read, and replace, parameters by their module path (importing weights
+//!   trained elsewhere);
 //! - [`jacobian`]: numerical Jacobians for tests and checkers, and (feature `testing`) the bijector
 //!   test harness in `testing`.
 //!
@@ -42,6 +44,7 @@ mod flow;
 mod gaussian_base;
 mod inverse;
 pub mod jacobian;
+pub mod named_params;
 pub mod persist;
 mod seed;
 mod standard_normal;
