@@ -29,33 +29,9 @@ sys.path.insert(0, os.path.normpath(os.path.join(HERE, "../../../../shared/peer"
 
 import torch  # noqa: E402
 import zuko  # noqa: E402
-from torch.distributions import Transform, constraints  # noqa: E402
 
 import toy_quality as tq  # noqa: E402
-
-
-class NflowAffine(Transform):
-    """nflow's MAF step, data -> base."""
-
-    domain = constraints.real
-    codomain = constraints.real
-    bijective = True
-    sign = +1
-    bound = 3.0
-
-    def __init__(self, shift, raw, **kw):
-        super().__init__(**kw)
-        self.shift = shift
-        self.alpha = self.bound * torch.tanh(raw / self.bound)
-
-    def _call(self, x):
-        return (x - self.shift) * torch.exp(-self.alpha)
-
-    def _inverse(self, z):
-        return z * torch.exp(self.alpha) + self.shift
-
-    def log_abs_det_jacobian(self, x, y):
-        return -self.alpha
+from nflow_affine import NflowAffine  # noqa: E402
 
 
 def main():

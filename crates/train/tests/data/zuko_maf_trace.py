@@ -16,38 +16,18 @@ nflow's are parameter-major (shift_0, shift_1, raw_0, raw_1). burn stores a line
 Run: ~/.cache/nflow-peer-venv/bin/python crates/train/tests/data/zuko_maf_trace.py
 """
 import json
-import math
 import os
+import sys
 
 import numpy as np
 import torch
 import zuko
-from torch.distributions import Transform, constraints
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "../../../../examples/maf_density/peer"))
+from nflow_affine import NflowAffine  # noqa: E402
 
 TRANSFORMS, HIDDEN, BATCH, STEPS, LR, BOUND = 3, 16, 64, 8, 1e-2, 3.0
-
-
-class NflowAffine(Transform):
-    """nflow's MAF step, data -> base."""
-
-    domain = constraints.real
-    codomain = constraints.real
-    bijective = True
-    sign = +1
-
-    def __init__(self, shift, raw, **kw):
-        super().__init__(**kw)
-        self.shift = shift
-        self.alpha = BOUND * torch.tanh(raw / BOUND)
-
-    def _call(self, x):
-        return (x - self.shift) * torch.exp(-self.alpha)
-
-    def _inverse(self, z):
-        return z * torch.exp(self.alpha) + self.shift
-
-    def log_abs_det_jacobian(self, x, y):
-        return -self.alpha
 
 
 def nflow_params(flow, get):
@@ -71,6 +51,7 @@ def nflow_params(flow, get):
 
 
 def main():
+    NflowAffine.bound = BOUND
     torch.manual_seed(7)
     flow = zuko.flows.MAF(2, transforms=TRANSFORMS, hidden_features=(HIDDEN, HIDDEN), univariate=NflowAffine)
     masked = lambda lin: (lin.weight * lin.mask, lin.bias)
@@ -97,7 +78,7 @@ def main():
         first_gradients=grads,
         final=nflow_params(flow, masked),
     )
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "zuko_maf_trace.json")
+    path = os.path.join(HERE, "zuko_maf_trace.json")
     with open(path, "w") as f:
         json.dump(trace, f, separators=(",", ":"))
     print(f"wrote {path}: losses {losses[0]:.4f} -> {losses[-1]:.4f}")
