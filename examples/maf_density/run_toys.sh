@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs examples/maf_density with default settings on every toy density for training seeds 0 and 1,
-# then prints the markdown table used in docs/toys.md (from each run's report.json).
+# then prints a markdown table of nflow's figures (from each run's report.json); docs/toys.md
+# puts them beside zuko's.
 # Usage: bash examples/maf_density/run_toys.sh [OUT_DIR] [extra maf_density flags...]
 set -euo pipefail
 cd "$(dirname "$0")/../.."

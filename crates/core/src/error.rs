@@ -55,6 +55,13 @@ pub enum NflowError {
         #[source]
         source: std::io::Error,
     },
+    /// A parameter path that names no float parameter of the module (see
+    /// [`named_params`](crate::named_params::named_params) for the paths it has).
+    #[error("unknown parameter {path:?}: the module has no float parameter at that path")]
+    UnknownParameter {
+        /// The path that was asked for.
+        path: String,
+    },
     /// A saved model (config or weights) could not be read back.
     #[error("cannot load model from {path}: {reason}")]
     Load {

@@ -4,9 +4,9 @@
 //!
 //! This is how weights trained elsewhere come into an nflow model (and how nflow's own tests check
 //! a model against another implementation from identical weights): export the other model's
-//! tensors under nflow's paths and layouts, then [`set_named_params`]. Paths are those burn's
-//! module visitor reports: struct field names, `Vec` indices and enum variant names, joined by
-//! dots. [`named_params`] lists them.
+//! tensors under nflow's paths and layouts, then [`set_named_params`]. A path joins, with dots,
+//! what burn's module visitor reports: struct field names, `Vec`, array and tuple indices, and
+//! enum variant names (an `Option` adds nothing). [`named_params`] lists them.
 //!
 //! ```
 //! use nflow_core::named_params::{named_params, set_named_params};
@@ -17,14 +17,14 @@
 //! let mut params = named_params(&layer);
 //! let shift = params.get_mut("shift").unwrap();
 //! shift.values = vec![1.0, -1.0];
-//! let layer = set_named_params(layer, &params).unwrap();
+//! let layer = set_named_params(&layer, &params).unwrap();
 //! assert_eq!(named_params(&layer)["shift"].values, vec![1.0, -1.0]);
 //! ```
 
 use std::collections::BTreeMap;
 
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
-use burn::tensor::{Gradients, Tensor, TensorData};
+use burn::tensor::{DType, Gradients, Tensor, TensorData};
 
 use crate::error::{NflowError, Result};
 
@@ -48,16 +48,16 @@ impl NamedTensor {
 
 /// Tracks the dotted path while burn walks a module.
 #[derive(Default)]
-struct PathStack(Vec<String>);
+pub(crate) struct PathStack(Vec<String>);
 
 impl PathStack {
-    fn enter(&mut self, name: &str) {
+    pub(crate) fn enter(&mut self, name: &str) {
         self.0.push(name.to_string());
     }
-    fn exit(&mut self) {
+    pub(crate) fn exit(&mut self) {
         self.0.pop();
     }
-    fn path(&self) -> String {
+    pub(crate) fn path(&self) -> String {
         self.0.join(".")
     }
 }
@@ -110,53 +110,91 @@ fn named_tensors<M: Module>(
     collector.out
 }
 
-/// `module` with the parameters named in `values` replaced (the others are kept). Each value
-/// keeps its parameter's identity and its trainable flag, so an optimiser sees the same
-/// parameter.
+/// Shape and element type of every float parameter, by path (no values are copied).
+fn param_layouts<M: Module>(module: &M) -> BTreeMap<String, (Vec<usize>, DType)> {
+    struct Layouts {
+        path: PathStack,
+        out: BTreeMap<String, (Vec<usize>, DType)>,
+    }
+    impl ModuleVisitor for Layouts {
+        fn enter_module(&mut self, name: &str, _container_type: &str) {
+            self.path.enter(name);
+        }
+        fn exit_module(&mut self, _name: &str, _container_type: &str) {
+            self.path.exit();
+        }
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let value = param.val();
+            self.out
+                .insert(self.path.path(), (value.dims().to_vec(), value.dtype()));
+        }
+    }
+    let mut layouts = Layouts {
+        path: PathStack::default(),
+        out: BTreeMap::new(),
+    };
+    module.visit(&mut layouts);
+    layouts.out
+}
+
+/// A copy of `module` with the parameters named in `values` replaced (the others are kept). Each
+/// value is stored in its parameter's element type and keeps the parameter's identity and
+/// trainable flag, so an optimiser sees the same parameter. Parameters that a reparametrisation
+/// wraps are replaced in their stored (base) form.
 ///
 /// # Errors
-/// Before anything is replaced: [`NflowError::ShapeMismatch`] when a path names no float
-/// parameter of `module`, or when a value's shape or length differs from its parameter's;
-/// [`NflowError::NonFinite`] when a value holds a NaN or an infinity.
-pub fn set_named_params<M: Module>(module: M, values: &BTreeMap<String, NamedTensor>) -> Result<M> {
-    let current = named_params(&module);
+/// Nothing is replaced when any value is rejected:
+/// [`NflowError::UnknownParameter`] when a path names no float parameter of `module`;
+/// [`NflowError::ShapeMismatch`] when a value's shape or length differs from its parameter's;
+/// [`NflowError::NonFinite`] when a value is a NaN or an infinity, or overflows the parameter's
+/// element type (`row` is the flat index divided by the last dimension, `column` the remainder);
+/// [`NflowError::InvalidConfig`] when the parameter's element type is not a plain float type.
+pub fn set_named_params<M: Module>(
+    module: &M,
+    values: &BTreeMap<String, NamedTensor>,
+) -> Result<M> {
+    let layouts = param_layouts(module);
+    let mut converted = BTreeMap::new();
     for (path, value) in values {
-        let Some(existing) = current.get(path) else {
-            return Err(NflowError::shape_mismatch(
-                format!("parameter {path:?}"),
-                "a float parameter of the module (see named_params)",
-                "no such path",
-            ));
+        let Some((shape, dtype)) = layouts.get(path) else {
+            return Err(NflowError::UnknownParameter { path: path.clone() });
         };
         let count: usize = value.shape.iter().product();
-        if value.shape != existing.shape || value.values.len() != count {
+        if value.shape != *shape || value.values.len() != count {
             return Err(NflowError::shape_mismatch(
                 format!("parameter {path:?}"),
-                format!("{:?}", existing.shape),
+                format!("{shape:?}"),
                 format!("shape {:?} with {} values", value.shape, value.values.len()),
             ));
         }
-        if let Some((index, v)) = value
-            .values
-            .iter()
-            .enumerate()
-            .find(|(_, v)| !v.is_finite())
-        {
-            let cols = value.shape.last().copied().unwrap_or(1).max(1);
+        if !matches!(dtype, DType::F64 | DType::F32 | DType::F16 | DType::BF16) {
+            return Err(NflowError::invalid_config(format!(
+                "parameter {path:?} is stored as {dtype:?}; only plain float parameters can be set"
+            )));
+        }
+        let data = TensorData::new(value.values.clone(), value.shape.clone()).convert_dtype(*dtype);
+        let stored = data.iter::<f64>().enumerate().find(|(_, v)| !v.is_finite());
+        if let Some((index, stored)) = stored {
+            let cols = shape.last().copied().unwrap_or(1).max(1);
             return Err(NflowError::NonFinite {
-                what: format!("parameter {path:?}"),
+                what: format!("parameter {path:?} (as {dtype:?})"),
                 row: index / cols,
                 column: index % cols,
-                value: *v,
+                value: if value.values[index].is_finite() {
+                    stored
+                } else {
+                    value.values[index]
+                },
             });
         }
+        converted.insert(path.clone(), data);
     }
 
-    struct Setter<'a> {
+    struct Setter {
         path: PathStack,
-        values: &'a BTreeMap<String, NamedTensor>,
+        values: BTreeMap<String, TensorData>,
     }
-    impl ModuleMapper for Setter<'_> {
+    impl ModuleMapper for Setter {
         fn enter_module(&mut self, name: &str, _container_type: &str) {
             self.path.enter(name);
         }
@@ -164,22 +202,20 @@ pub fn set_named_params<M: Module>(module: M, values: &BTreeMap<String, NamedTen
             self.path.exit();
         }
         fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-            let Some(value) = self.values.get(&self.path.path()) else {
+            let Some(data) = self.values.remove(&self.path.path()) else {
                 return param;
             };
             let (id, old, mapper) = param.consume();
-            let shape: [usize; D] = old.dims();
-            let data = TensorData::new(value.values.clone(), shape).convert_dtype(old.dtype());
-            let mut new = Tensor::<D>::from_data(data, &old.device());
+            let mut new = Tensor::<D>::from_data(data, (&old.device(), old.dtype()));
             if old.is_require_grad() {
                 new = new.require_grad();
             }
             Param::from_mapped_value(id, new, mapper)
         }
     }
-    Ok(module.map(&mut Setter {
+    Ok(module.clone().map(&mut Setter {
         path: PathStack::default(),
-        values,
+        values: converted,
     }))
 }
 
@@ -207,7 +243,7 @@ mod tests {
     #[test]
     fn replaced_values_change_the_function_and_others_stay() {
         let device = default_device();
-        let layer = set_named_params(layer(), &one("shift", vec![2], vec![3.0, 4.0])).unwrap();
+        let layer = set_named_params(&layer(), &one("shift", vec![2], vec![3.0, 4.0])).unwrap();
         let params = named_params(&layer);
         assert_eq!(params["shift"].values, [3.0, 4.0]);
         assert!((params["log_scale"].values[0] - 0.1).abs() < 1e-7);
@@ -219,28 +255,58 @@ mod tests {
     #[test]
     fn replacement_keeps_parameter_identity_and_gradients() {
         let device = default_device().autodiff();
-        let layer = layer().to_device(&device).train();
-        let layer = set_named_params(layer, &one("shift", vec![2], vec![1.0, 1.0])).unwrap();
+        let before = layer().to_device(&device).train();
+        let after = set_named_params(&before, &one("shift", vec![2], vec![1.0, 1.0])).unwrap();
+        assert_eq!(
+            burn::module::list_param_ids(&after),
+            burn::module::list_param_ids(&before)
+        );
         let x = Tensor::<2>::ones([3, 2], &device);
-        let (y, _) = layer.forward(x, None);
+        let (y, _) = after.forward(x, None);
         let grads = y.sum().backward();
-        let g = named_grads(&layer, &grads);
+        let g = named_grads(&after, &grads);
         assert_eq!(g["shift"].values, [3.0, 3.0]);
     }
 
+    #[derive(Module, Debug)]
+    struct Holder {
+        p: Param<Tensor<1>>,
+    }
+
     #[test]
-    fn bad_values_are_typed_errors_and_change_nothing() {
-        let unknown = set_named_params(layer(), &one("scale", vec![2], vec![1.0, 1.0]));
+    fn values_keep_the_parameter_element_type() {
+        // An f64 parameter on a device whose default float type is f32.
+        let device = default_device();
+        let data = TensorData::new(vec![0.0f64, 0.0], [2]);
+        let holder = Holder {
+            p: Param::from_tensor(Tensor::from_data(data, (&device, DType::F64))),
+        };
+        let fine = 1.0 + 1e-12; // not representable in f32
+        let holder = set_named_params(&holder, &one("p", vec![2], vec![fine, 2.0])).unwrap();
+        assert_eq!(holder.p.val().dtype(), DType::F64);
+        assert_eq!(named_params(&holder)["p"].values, [fine, 2.0]);
+    }
+
+    #[test]
+    fn bad_values_are_typed_errors_and_leave_the_module_as_it_was() {
+        let original = layer();
+        let unknown = set_named_params(&original, &one("scale", vec![2], vec![1.0, 1.0]));
         assert!(
-            matches!(unknown, Err(NflowError::ShapeMismatch { ref what, .. }) if what.contains("scale"))
+            matches!(unknown, Err(NflowError::UnknownParameter { ref path }) if path == "scale")
         );
-        let shape = set_named_params(layer(), &one("shift", vec![3], vec![1.0; 3]));
+        let shape = set_named_params(&original, &one("shift", vec![3], vec![1.0; 3]));
         assert!(
             matches!(shape, Err(NflowError::ShapeMismatch { ref expected, .. }) if expected == "[2]")
         );
-        let length = set_named_params(layer(), &one("shift", vec![2], vec![1.0; 3]));
+        let length = set_named_params(&original, &one("shift", vec![2], vec![1.0; 3]));
         assert!(matches!(length, Err(NflowError::ShapeMismatch { .. })));
-        let nan = set_named_params(layer(), &one("shift", vec![2], vec![0.0, f64::NAN]));
+        let nan = set_named_params(&original, &one("shift", vec![2], vec![0.0, f64::NAN]));
         assert!(matches!(nan, Err(NflowError::NonFinite { column: 1, .. })));
+        // Finite in f64, infinite in the f32 parameter.
+        let overflow = set_named_params(&original, &one("shift", vec![2], vec![1e39, 0.0]));
+        assert!(
+            matches!(overflow, Err(NflowError::NonFinite { column: 0, value, .. }) if value.is_infinite())
+        );
+        assert_eq!(named_params(&original)["shift"].values, [0.5, -0.5]);
     }
 }

@@ -313,15 +313,15 @@ pub fn params_without_gradient<M: burn::module::Module>(
 ) -> Vec<String> {
     struct Visitor<'a> {
         grads: &'a burn::tensor::Gradients,
-        path: Vec<String>,
+        path: crate::named_params::PathStack,
         missing: Vec<String>,
     }
     impl burn::module::ModuleVisitor for Visitor<'_> {
         fn enter_module(&mut self, name: &str, _container_type: &str) {
-            self.path.push(name.to_string());
+            self.path.enter(name);
         }
         fn exit_module(&mut self, _name: &str, _container_type: &str) {
-            self.path.pop();
+            self.path.exit();
         }
         fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
             let value = param.val();
@@ -333,13 +333,13 @@ pub fn params_without_gradient<M: burn::module::Module>(
                 .grad(self.grads)
                 .is_some_and(|g| g.to_data().iter::<f64>().any(|v| v != 0.0));
             if !has_signal {
-                self.missing.push(self.path.join("."));
+                self.missing.push(self.path.path());
             }
         }
     }
     let mut visitor = Visitor {
         grads,
-        path: Vec::new(),
+        path: Default::default(),
         missing: Vec::new(),
     };
     module.visit(&mut visitor);

@@ -52,8 +52,8 @@ pub struct TrainerConfig {
     /// Final learning rate of the cosine schedule.
     #[config(default = 0.0)]
     pub min_learning_rate: f64,
-    /// Learning-rate schedule. Cosine by default: on the 2-D toys it beat a constant rate on
-    /// every density (`docs/toys.md`).
+    /// Learning-rate schedule (cosine by default; `docs/toys.md` compares the two on the 2-D
+    /// toys). Cosine anneals over `max_steps`, so a small `max_steps` decays the rate early.
     #[config(default = "LrSchedule::Cosine")]
     pub schedule: LrSchedule,
     /// Weight decay (AdamW only).
@@ -62,13 +62,12 @@ pub struct TrainerConfig {
     /// Rows per minibatch.
     #[config(default = 512)]
     pub batch_size: usize,
-    /// Upper limit on optimiser steps.
-    #[config(default = 5000)]
+    /// Upper limit on optimiser steps (also the length of the cosine schedule).
+    #[config(default = 15000)]
     pub max_steps: usize,
     /// Gradient clipping: each parameter tensor's gradient is scaled down to at most this L2 norm
-    /// (`None`: off). The default, 50, is meant to catch spikes only: on the 2-D toys a bound of 5
-    /// slowed learning, and no clipping let rare spikes derail training on `rings`
-    /// (`docs/toys.md`).
+    /// (`None`: off). The default, 50, is a loose bound meant for rare spikes; `docs/toys.md`
+    /// compares it with 5 and with no clipping on the 2-D toys.
     #[config(default = "Some(50.0)")]
     pub gradient_clip_norm: Option<f64>,
     /// Evaluate on the validation set every this many steps.

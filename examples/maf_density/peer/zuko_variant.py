@@ -9,7 +9,7 @@ NLL and the gap to the exact reference. Options swap in one nflow choice at a ti
   --param nflow     nflow's affine step (data -> base): z = (x - mu) exp(-alpha),
                     alpha = B tanh(raw / B), B = --bound (zuko: z = x exp(s') + t, s' soft-clipped)
   --init-scale S    scale the last linear layer of every MADE by S at init (nflow: 0.01)
-  --clip C          clip each parameter tensor's gradient to norm C (nflow's trainer: 5)
+  --clip C          clip each parameter tensor's gradient to norm C (nflow's trainer: 50; it was 5)
 
 Run from the repository root (the venv of ../shared/peer/README):
   ~/.cache/nflow-peer-venv/bin/python examples/maf_density/peer/zuko_variant.py \

@@ -46,8 +46,8 @@ struct Args {
     /// Peak learning rate (Adam).
     #[arg(long, default_value_t = 1e-3)]
     lr: f64,
-    /// Keep the learning rate constant (default: cosine-annealed to zero over --steps, which
-    /// steadied training on every toy; see docs/toys.md).
+    /// Keep the learning rate constant (default: cosine-annealed to zero over --steps; docs/toys.md
+    /// compares the two).
     #[arg(long)]
     constant_lr: bool,
     /// Validation every this many steps.
@@ -79,7 +79,8 @@ struct Args {
     seed: u64,
     /// Standardise each column (mean 0, std 1, fitted on the training split) before training; the
     /// log-Jacobian is added back, so NLLs stay in data units. Off by default: the toys are
-    /// already of unit scale, and standardising slowed learning on checkerboard (docs/toys.md).
+    /// already of unit scale, and standardising slowed learning on checkerboard and 2spirals
+    /// (docs/toys.md).
     #[arg(long)]
     standardize: bool,
     /// Output directory (a sub-directory per dataset and flow kind is created).
