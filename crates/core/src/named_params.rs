@@ -65,76 +65,70 @@ impl PathStack {
 /// Every float parameter of `module` (trainable or not: running statistics are included), by
 /// path.
 pub fn named_params<M: Module>(module: &M) -> BTreeMap<String, NamedTensor> {
-    named_tensors(module, None)
+    collect(module, Want::Values).tensors
 }
 
 /// The gradient of every trainable float parameter of `module` in `grads` (from
 /// `loss.backward()` on an autodiff device), by path. Parameters without a gradient are absent.
 pub fn named_grads<M: Module>(module: &M, grads: &Gradients) -> BTreeMap<String, NamedTensor> {
-    named_tensors(module, Some(grads))
-}
-
-fn named_tensors<M: Module>(
-    module: &M,
-    grads: Option<&Gradients>,
-) -> BTreeMap<String, NamedTensor> {
-    struct Collector<'a> {
-        path: PathStack,
-        grads: Option<&'a Gradients>,
-        out: BTreeMap<String, NamedTensor>,
-    }
-    impl ModuleVisitor for Collector<'_> {
-        fn enter_module(&mut self, name: &str, _container_type: &str) {
-            self.path.enter(name);
-        }
-        fn exit_module(&mut self, _name: &str, _container_type: &str) {
-            self.path.exit();
-        }
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            let value = param.val();
-            let tensor = match self.grads {
-                None => Some(value),
-                Some(grads) => value.grad(grads),
-            };
-            if let Some(tensor) = tensor {
-                self.out.insert(self.path.path(), NamedTensor::of(tensor));
-            }
-        }
-    }
-    let mut collector = Collector {
-        path: PathStack::default(),
-        grads,
-        out: BTreeMap::new(),
-    };
-    module.visit(&mut collector);
-    collector.out
+    collect(module, Want::Grads(grads)).tensors
 }
 
 /// Shape and element type of every float parameter, by path (no values are copied).
 fn param_layouts<M: Module>(module: &M) -> BTreeMap<String, (Vec<usize>, DType)> {
-    struct Layouts {
-        path: PathStack,
-        out: BTreeMap<String, (Vec<usize>, DType)>,
+    collect(module, Want::Layouts).layouts
+}
+
+/// What [`collect`] reads from each float parameter.
+enum Want<'a> {
+    Values,
+    Grads(&'a Gradients),
+    Layouts,
+}
+
+struct Collector<'a> {
+    path: PathStack,
+    want: Want<'a>,
+    tensors: BTreeMap<String, NamedTensor>,
+    layouts: BTreeMap<String, (Vec<usize>, DType)>,
+}
+
+impl ModuleVisitor for Collector<'_> {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.path.enter(name);
     }
-    impl ModuleVisitor for Layouts {
-        fn enter_module(&mut self, name: &str, _container_type: &str) {
-            self.path.enter(name);
-        }
-        fn exit_module(&mut self, _name: &str, _container_type: &str) {
-            self.path.exit();
-        }
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            let value = param.val();
-            self.out
-                .insert(self.path.path(), (value.dims().to_vec(), value.dtype()));
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.exit();
+    }
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let value = param.val();
+        let path = self.path.path();
+        match self.want {
+            Want::Values => {
+                self.tensors.insert(path, NamedTensor::of(value));
+            }
+            Want::Grads(grads) => {
+                if let Some(grad) = value.grad(grads) {
+                    self.tensors.insert(path, NamedTensor::of(grad));
+                }
+            }
+            Want::Layouts => {
+                self.layouts
+                    .insert(path, (value.dims().to_vec(), value.dtype()));
+            }
         }
     }
-    let mut layouts = Layouts {
+}
+
+fn collect<'a, M: Module>(module: &M, want: Want<'a>) -> Collector<'a> {
+    let mut collector = Collector {
         path: PathStack::default(),
-        out: BTreeMap::new(),
+        want,
+        tensors: BTreeMap::new(),
+        layouts: BTreeMap::new(),
     };
-    module.visit(&mut layouts);
-    layouts.out
+    module.visit(&mut collector);
+    collector
 }
 
 /// A copy of `module` with the parameters named in `values` replaced (the others are kept). Each
