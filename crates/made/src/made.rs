@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use burn::module::Module;
+use burn::tensor::module::linear;
 use burn::tensor::{Device, Tensor};
 use nflow_core::persist::{read_json_config, save_model_dir};
 use nflow_core::validate::{check_context, check_matrix};
@@ -92,6 +93,44 @@ impl Made {
     /// The outputs for a batch, `[batch, k·D]` (see the layout above). Assumes validated input;
     /// [`Made::try_forward`] checks it.
     pub fn forward(&self, x: Tensor<2>, context: Option<&Tensor<2>>) -> Tensor<2> {
+        let (h, input) = self.hidden(x, context);
+        let out = self.output_layer.forward(h);
+        match &self.direct {
+            Some(direct) => out + direct.forward(input),
+            None => out,
+        }
+    }
+
+    /// The `k` parameters for a batch, each `[batch, D]`: the same values as
+    /// `split_params(forward(x))`, but each parameter comes from its own slice of the output
+    /// layer, so every tensor is contiguous. Elementwise work on them then takes burn's fast
+    /// contiguous paths instead of iterating strided column blocks of one `[batch, k·D]` output.
+    pub fn forward_params(&self, x: Tensor<2>, context: Option<&Tensor<2>>) -> Vec<Tensor<2>> {
+        let (h, input) = self.hidden(x, context);
+        let d = self.config.features;
+        let slice = |layer: &MaskedLinear, p: usize| {
+            (
+                layer.masked_weight().narrow(1, p * d, d),
+                layer.bias().narrow(0, p * d, d),
+            )
+        };
+        (0..self.config.params_per_dim)
+            .map(|p| {
+                let (w, b) = slice(&self.output_layer, p);
+                let out = linear(h.clone(), w, Some(b));
+                match &self.direct {
+                    Some(direct) => {
+                        let (w, b) = slice(direct, p);
+                        out + linear(input.clone(), w, Some(b))
+                    }
+                    None => out,
+                }
+            })
+            .collect()
+    }
+
+    /// The last hidden activations, and the network input (features, then context).
+    fn hidden(&self, x: Tensor<2>, context: Option<&Tensor<2>>) -> (Tensor<2>, Tensor<2>) {
         let act = self.config.activation;
         let input = match context {
             Some(c) if self.config.context_features > 0 => Tensor::cat(vec![x, c.clone()], 1),
@@ -110,11 +149,7 @@ impl Made {
                 h = act.apply(layer.forward(h));
             }
         }
-        let out = self.output_layer.forward(h);
-        match &self.direct {
-            Some(direct) => out + direct.forward(input),
-            None => out,
-        }
+        (h, input)
     }
 
     /// [`Made::forward`] after checking that `x` is `[batch, D]` and finite and the context fits.

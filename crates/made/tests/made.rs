@@ -354,3 +354,34 @@ fn try_forward_validates_its_input() {
         })
     ));
 }
+
+#[test]
+fn forward_params_equals_the_split_full_output() {
+    let device = device();
+    for (k, residual, direct, context) in [
+        (2, false, false, 0),
+        (3, true, true, 2),
+        (1, false, true, 1),
+    ] {
+        let made = MadeConfig::new(4, vec![10, 10])
+            .with_params_per_dim(k)
+            .with_residual(residual)
+            .with_direct_connection(direct)
+            .with_context_features(context)
+            .with_output_init_scale(1.0)
+            .with_seed(5)
+            .init(&device)
+            .unwrap();
+        let x = normal(6, 4, 1, &device);
+        let c = (context > 0).then(|| normal(6, context, 2, &device));
+        let whole = made.split_params(made.forward(x.clone(), c.as_ref()));
+        let parts = made.forward_params(x, c.as_ref());
+        assert_eq!(parts.len(), k);
+        for (a, b) in parts.into_iter().zip(whole) {
+            assert_eq!(a.dims(), [6, 4]);
+            for (u, v) in values(a).iter().zip(values(b)) {
+                assert!((u - v).abs() < 1e-12, "k {k}: {u} vs {v}");
+            }
+        }
+    }
+}
