@@ -90,7 +90,6 @@ impl AffineAutoregressive {
     }
 }
 
-/// `u·e^{α} + μ` — the expanding half of the affine map.
 /// From this many features on, [`AffineAutoregressive::params`] takes each parameter from its own
 /// slice of the MADE's output layer ([`Made::forward_params`]: contiguous tensors, so the bound and
 /// the affine map take flex's fast paths); below it, one output matmul and a split, which has fewer
@@ -108,6 +107,7 @@ pub(crate) fn soft_bound(raw: Tensor<2>, c: f64) -> Tensor<2> {
         .sub_scalar(c)
 }
 
+/// `u·e^{α} + μ` — the expanding half of the affine map.
 pub(crate) fn expand(u: Tensor<2>, shift: Tensor<2>, log_scale: Tensor<2>) -> Tensor<2> {
     u * log_scale.exp() + shift
 }
