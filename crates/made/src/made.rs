@@ -108,21 +108,22 @@ impl Made {
     pub fn forward_params(&self, x: Tensor<2>, context: Option<&Tensor<2>>) -> Vec<Tensor<2>> {
         let (h, input) = self.hidden(x, context);
         let d = self.config.features;
-        let slice = |layer: &MaskedLinear, p: usize| {
-            (
-                layer.masked_weight().narrow(1, p * d, d),
-                layer.bias().narrow(0, p * d, d),
+        // `W ⊙ M` once per layer, then a column slice of it per parameter.
+        let weights = |layer: &MaskedLinear| (layer.masked_weight(), layer.bias());
+        let output = weights(&self.output_layer);
+        let direct = self.direct.as_ref().map(weights);
+        let slice_of = |(w, b): &(Tensor<2>, Tensor<1>), x: &Tensor<2>, p: usize| {
+            linear(
+                x.clone(),
+                w.clone().narrow(1, p * d, d),
+                Some(b.clone().narrow(0, p * d, d)),
             )
         };
         (0..self.config.params_per_dim)
             .map(|p| {
-                let (w, b) = slice(&self.output_layer, p);
-                let out = linear(h.clone(), w, Some(b));
-                match &self.direct {
-                    Some(direct) => {
-                        let (w, b) = slice(direct, p);
-                        out + linear(input.clone(), w, Some(b))
-                    }
+                let out = slice_of(&output, &h, p);
+                match &direct {
+                    Some(direct) => out + slice_of(direct, &input, p),
                     None => out,
                 }
             })
