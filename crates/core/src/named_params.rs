@@ -48,16 +48,16 @@ impl NamedTensor {
 
 /// Tracks the dotted path while burn walks a module.
 #[derive(Default)]
-pub(crate) struct PathStack(Vec<String>);
+struct PathStack(Vec<String>);
 
 impl PathStack {
-    pub(crate) fn enter(&mut self, name: &str) {
+    fn enter(&mut self, name: &str) {
         self.0.push(name.to_string());
     }
-    pub(crate) fn exit(&mut self) {
+    fn exit(&mut self) {
         self.0.pop();
     }
-    pub(crate) fn path(&self) -> String {
+    fn path(&self) -> String {
         self.0.join(".")
     }
 }
@@ -74,8 +74,16 @@ pub fn named_grads<M: Module>(module: &M, grads: &Gradients) -> BTreeMap<String,
     collect(module, Want::Grads(grads)).tensors
 }
 
-/// Shape and element type of every float parameter, by path (no values are copied).
-fn param_layouts<M: Module>(module: &M) -> BTreeMap<String, (Vec<usize>, DType)> {
+/// Shape, element type and trainable flag of a float parameter.
+pub(crate) struct ParamLayout {
+    pub(crate) shape: Vec<usize>,
+    pub(crate) dtype: DType,
+    /// Whether it requires a gradient (running statistics and frozen parameters do not).
+    pub(crate) trainable: bool,
+}
+
+/// The layout of every float parameter, by path (no values are copied).
+pub(crate) fn param_layouts<M: Module>(module: &M) -> BTreeMap<String, ParamLayout> {
     collect(module, Want::Layouts).layouts
 }
 
@@ -90,7 +98,7 @@ struct Collector<'a> {
     path: PathStack,
     want: Want<'a>,
     tensors: BTreeMap<String, NamedTensor>,
-    layouts: BTreeMap<String, (Vec<usize>, DType)>,
+    layouts: BTreeMap<String, ParamLayout>,
 }
 
 impl ModuleVisitor for Collector<'_> {
@@ -113,8 +121,12 @@ impl ModuleVisitor for Collector<'_> {
                 }
             }
             Want::Layouts => {
-                self.layouts
-                    .insert(path, (value.dims().to_vec(), value.dtype()));
+                let layout = ParamLayout {
+                    shape: value.dims().to_vec(),
+                    dtype: value.dtype(),
+                    trainable: value.is_require_grad(),
+                };
+                self.layouts.insert(path, layout);
             }
         }
     }
@@ -150,7 +162,7 @@ pub fn set_named_params<M: Module>(
     let layouts = param_layouts(module);
     let mut converted = BTreeMap::new();
     for (path, value) in values {
-        let Some((shape, dtype)) = layouts.get(path) else {
+        let Some(ParamLayout { shape, dtype, .. }) = layouts.get(path) else {
             return Err(NflowError::UnknownParameter { path: path.clone() });
         };
         let count: usize = value.shape.iter().product();

@@ -311,37 +311,16 @@ pub fn params_without_gradient<M: burn::module::Module>(
     module: &M,
     grads: &burn::tensor::Gradients,
 ) -> Vec<String> {
-    struct Visitor<'a> {
-        grads: &'a burn::tensor::Gradients,
-        path: crate::named_params::PathStack,
-        missing: Vec<String>,
-    }
-    impl burn::module::ModuleVisitor for Visitor<'_> {
-        fn enter_module(&mut self, name: &str, _container_type: &str) {
-            self.path.enter(name);
-        }
-        fn exit_module(&mut self, _name: &str, _container_type: &str) {
-            self.path.exit();
-        }
-        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
-            let value = param.val();
-            if !value.is_require_grad() {
-                // Not trainable: running statistics, frozen parameters.
-                return;
-            }
-            let has_signal = value
-                .grad(self.grads)
-                .is_some_and(|g| g.to_data().iter::<f64>().any(|v| v != 0.0));
-            if !has_signal {
-                self.missing.push(self.path.path());
-            }
-        }
-    }
-    let mut visitor = Visitor {
-        grads,
-        path: Default::default(),
-        missing: Vec::new(),
-    };
-    module.visit(&mut visitor);
-    visitor.missing
+    let grads = crate::named_params::named_grads(module, grads);
+    crate::named_params::param_layouts(module)
+        .into_iter()
+        // Not trainable: running statistics, frozen parameters.
+        .filter(|(_, layout)| layout.trainable)
+        .filter(|(path, _)| {
+            !grads
+                .get(path)
+                .is_some_and(|g| g.values.iter().any(|&v| v != 0.0))
+        })
+        .map(|(path, _)| path)
+        .collect()
 }

@@ -226,6 +226,18 @@ fn every_parameter_gets_a_gradient() {
 }
 
 #[test]
+fn a_parameter_without_gradient_is_named() {
+    let device = f64_device().autodiff();
+    let layer = ElementwiseAffine::from_values(&[0.1, 0.2], &[0.3, -0.1], &device).unwrap();
+    // x = z·e^{log_scale} + shift at z = 0: the log-scale gets an all-zero gradient.
+    let z = Tensor::<2>::zeros([4, 2], &device);
+    let grads = nflow_core::Bijector::forward_value(&layer, z, None)
+        .sum()
+        .backward();
+    assert_eq!(params_without_gradient(&layer, &grads), ["log_scale"]);
+}
+
+#[test]
 fn save_then_load_reproduces_log_prob_and_samples_exactly() {
     let device = f64_device();
     let make = |shift: f64| {
