@@ -14,7 +14,9 @@ use burn::optim::ModuleOptimizer;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Tensor};
 use nflow_core::Distribution;
-use nflow_flows::{AutoregressiveFlow, MafConfig, PermutationKind};
+use nflow_flows::{
+    AutoregressiveFlow, AutoregressiveFlowConfig, MafConfig, Orientation, PermutationKind,
+};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
@@ -80,7 +82,7 @@ impl Op {
     }
 }
 
-fn maf_config(d: usize, h: usize) -> MafConfig {
+fn maf_config(d: usize, h: usize) -> AutoregressiveFlowConfig {
     MafConfig::new(d)
         .with_layers(LAYERS)
         .with_hidden_sizes(vec![h, h])
@@ -96,7 +98,7 @@ fn maf(d: usize, h: usize, device: &Device) -> AutoregressiveFlow {
 
 fn iaf(d: usize, h: usize, device: &Device) -> AutoregressiveFlow {
     maf_config(d, h)
-        .to_iaf()
+        .with_orientation(Orientation::Iaf)
         .init(device)
         .expect("benchmark configs are valid")
 }

@@ -2,16 +2,39 @@
 
 use std::path::PathBuf;
 
-/// Boxed error carried by [`NflowError::InvalidConfig`], so downstream crates can attach their own
-/// typed configuration errors (and users can downcast to them).
+use crate::config_errors::{FlowConfigError, MadeError};
+
+/// Boxed error carried by [`NflowError::InvalidConfig`]: configuration errors of code outside nflow
+/// (a user's own bijector or transformer) and plain messages. nflow's own typed configuration
+/// errors have variants of their own ([`NflowError::Made`], [`NflowError::FlowConfig`],
+/// [`NflowError::TrainerConfig`]).
 pub type BoxedError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
-/// Everything that can go wrong at nflow's public entry points.
+/// Everything that can go wrong at nflow's public entry points: the one error type of every nflow
+/// crate (the facade re-exports it as `nflow::Error`).
 ///
 /// Constructors validate configurations, and public entry points such as
 /// [`Flow`](crate::Flow)'s [`log_prob`](crate::Distribution::log_prob) validate shapes and finiteness before any tensor work,
-/// so a bad input is reported here instead of panicking deep inside burn.
+/// so a bad input is reported here instead of panicking deep inside burn. Configuration errors of
+/// nflow's crates are typed variants, matched without downcasting:
+///
+/// ```
+/// use nflow_core::{MadeError, NflowError};
+///
+/// fn explain(e: &NflowError) -> String {
+///     match e {
+///         NflowError::Made(MadeError::HiddenTooNarrow { layer, needed, .. }) => {
+///             format!("widen hidden layer {layer} to {needed} units")
+///         }
+///         NflowError::Diverged { step, .. } => format!("lower the learning rate (diverged at {step})"),
+///         other => other.to_string(),
+///     }
+/// }
+/// let e = NflowError::Made(MadeError::HiddenTooNarrow { layer: 0, width: 2, needed: 7 });
+/// assert_eq!(explain(&e), "widen hidden layer 0 to 7 units");
+/// ```
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum NflowError {
     /// A tensor had the wrong shape.
     #[error("shape mismatch for {what}: expected {expected}, got {got}")]
@@ -35,9 +58,27 @@ pub enum NflowError {
         /// The offending value (NaN or ±inf).
         value: f64,
     },
-    /// A configuration that cannot describe a valid model.
+    /// A MADE configuration that cannot build a valid network.
+    #[error("invalid MADE configuration: {0}")]
+    Made(#[from] MadeError),
+    /// A flow configuration that cannot build a valid flow.
+    #[error("invalid flow configuration: {0}")]
+    FlowConfig(#[from] FlowConfigError),
+    /// A trainer setting that cannot work.
+    #[error("invalid trainer configuration: {0}")]
+    TrainerConfig(String),
+    /// Any other configuration that cannot describe a valid model (bases, chains, a user's own
+    /// bijector or transformer).
     #[error("invalid configuration: {0}")]
     InvalidConfig(#[source] BoxedError),
+    /// Training stopped because the loss became NaN or infinite.
+    #[error("training diverged at step {step}: loss {loss}")]
+    Diverged {
+        /// The step at which it happened.
+        step: usize,
+        /// The loss value.
+        loss: f64,
+    },
     /// A device name that this build cannot provide.
     #[error("unknown device {name:?}: this build provides {available}")]
     UnknownDevice {

@@ -4,10 +4,13 @@
 //!
 //! - [`Bijector`]: invertible maps with log-determinants, in the convention
 //!   `forward` = base → data (sampling), `inverse` = data → base (density);
-//! - [`Chain`] and [`Inverse`] to compose them, as burn modules;
+//! - [`Chain`] (many layers of one type), [`Then`] (two layers of any types) and [`Inverse`] to
+//!   compose them, as burn modules;
 //! - [`Distribution`], the Gaussian bases [`StandardNormal`] and [`DiagNormal`], and [`Flow`]
 //!   (a base pushed through a bijector);
-//! - typed errors ([`NflowError`]) and input validation at public entry points;
+//! - one error type ([`NflowError`], with the typed configuration errors [`MadeError`] and
+//!   [`FlowConfigError`]) and input validation at public entry points;
+//! - [`persist`]: atomic saves, eager loads, and model directories for any [`ModelConfig`];
 //! - the backend choice ([`default_device`], [`device_from_name`]);
 //! - [`named_params`]: read, and replace, parameters by their module path (importing weights
 //!   trained elsewhere);
@@ -36,6 +39,7 @@
 mod affine;
 mod bijector;
 mod chain;
+mod config_errors;
 mod device;
 mod diag_normal;
 mod distribution;
@@ -50,11 +54,13 @@ mod seed;
 mod standard_normal;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod then;
 pub mod validate;
 
 pub use affine::{ElementwiseAffine, ElementwiseAffineConfig};
 pub use bijector::Bijector;
 pub use chain::Chain;
+pub use config_errors::{FlowConfigError, MadeError};
 pub use device::{available_device_names, default_device, device_from_name};
 pub use diag_normal::DiagNormal;
 pub use distribution::Distribution;
@@ -62,9 +68,10 @@ pub use error::{BoxedError, NflowError, Result};
 pub use flow::Flow;
 pub use gaussian_base::{GaussianBase, GaussianBaseKind};
 pub use inverse::Inverse;
-pub use persist::{load_module, save_module};
+pub use persist::{ModelConfig, load_model, load_module, save_model, save_module};
 pub use seed::derive_seed;
 pub use standard_normal::{StandardNormal, standard_normal_tensor};
+pub use then::Then;
 
 /// Re-export of the burn version nflow is built on, so users name the same types.
 pub use burn;

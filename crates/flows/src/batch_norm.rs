@@ -4,7 +4,7 @@ use burn::module::{Flag, Module, Param, RunningState};
 use burn::tensor::{Device, Tensor};
 use nflow_core::{Bijector, Result};
 
-use crate::error::FlowConfigError;
+use nflow_core::FlowConfigError;
 
 /// Batch normalisation as an invertible layer (Papamakarios et al., 2017, §3.4), acting in the
 /// density direction (data → base):
@@ -40,7 +40,7 @@ impl BatchNorm {
     ///
     /// # Errors
     /// [`FlowConfigError::ZeroFeatures`] or [`FlowConfigError::BadBatchNorm`] (as
-    /// `InvalidConfig`).
+    /// `NflowError::FlowConfig`).
     pub fn new(features: usize, momentum: f64, epsilon: f64, device: &Device) -> Result<Self> {
         if features == 0 {
             return Err(FlowConfigError::ZeroFeatures.into());

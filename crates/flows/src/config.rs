@@ -1,242 +1,252 @@
-//! [`MafConfig`] and [`IafConfig`]: builders of whole autoregressive flows.
+//! [`AutoregressiveFlowConfig`]: one description of every masked autoregressive flow, with the
+//! friendly constructors [`MafConfig`] and [`IafConfig`].
 
 use burn::config::Config;
 use burn::tensor::Device;
-use nflow_core::{Chain, GaussianBaseKind, Result, derive_seed};
+use nflow_core::persist::ModelConfig;
+use nflow_core::{Chain, FlowConfigError, GaussianBaseKind, Result, derive_seed};
 use nflow_made::{Activation, HiddenDegrees, MadeConfig};
 
-use crate::affine_autoregressive::AffineAutoregressive;
+use crate::affine_transformer::AffineTransformer;
 use crate::batch_norm::BatchNorm;
-use crate::error::FlowConfigError;
-use crate::flow::{AutoregressiveFlow, SavedFlowConfig};
-use crate::iaf::IafLayer;
+use crate::flow::AutoregressiveFlow;
 use crate::layer::FlowLayer;
-use crate::maf::MafLayer;
+use crate::masked_autoregressive::MaskedAutoregressive;
+use crate::orientation::Orientation;
 use crate::permutation::{Permutation, PermutationKind};
+use crate::transformer::TransformerKind;
+use crate::transformer_spec::TransformerSpec;
 
 const PURPOSE_MADE: u64 = 11;
 const PURPOSE_PERMUTATION: u64 = 12;
 
-/// Which autoregressive layer a flow stacks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FlowKind {
-    /// Masked autoregressive flow: density in one pass per layer, sampling in `D`.
-    Maf,
-    /// Inverse autoregressive flow: sampling in one pass per layer, density of outside data in `D`.
-    Iaf,
-}
-
-/// The fields both builders share, read out of either config.
-pub(crate) struct FlowSpec<'a> {
+/// Everything that describes a masked autoregressive flow: its orientation (MAF or IAF), its
+/// elementwise transformer, each layer's MADE, what goes between layers, and the base.
+///
+/// `init` builds `layer₀, [permutation, batch norm], layer₁, …, layer_{L−1}` (base → data) on a
+/// Gaussian base; every MADE is seeded by `derive_seed(seed, …, layer)`, so one seed fixes the
+/// whole flow. The config is saved with the weights and rebuilds the flow exactly.
+///
+/// [`MafConfig::new`] and [`IafConfig::new`] start one in each orientation; flip an existing
+/// config with [`with_orientation`](Self::with_orientation) to compare the two like for like.
+///
+/// # Example
+///
+/// ```
+/// use burn::tensor::Tensor;
+/// use nflow_core::Distribution;
+/// use nflow_flows::{AffineTransformer, MafConfig, Orientation};
+/// use rand::SeedableRng;
+///
+/// let device = nflow_core::default_device();
+/// let config = MafConfig::new(2)
+///     .with_layers(3)
+///     .with_hidden_sizes(vec![16, 16])
+///     .with_transformer(AffineTransformer::new(2.0).into());
+/// let maf = config.init(&device).unwrap();
+/// let lp = maf.log_prob(Tensor::<2>::zeros([4, 2], &device), None).unwrap(); // 1 pass / layer
+/// assert_eq!(lp.dims(), [4]);
+///
+/// let iaf = config.with_orientation(Orientation::Iaf).init(&device).unwrap();
+/// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+/// let (x, lp) = iaf.sample_and_log_prob(8, None, &mut rng).unwrap(); // 1 pass / layer
+/// assert_eq!((x.dims(), lp.dims()), ([8, 2], [8]));
+/// ```
+#[derive(Config, Debug)]
+pub struct AutoregressiveFlowConfig {
+    /// Number of features `D`.
     pub features: usize,
+    /// MAF (density in one pass per layer) or IAF (sampling in one pass per layer).
+    #[config(default = "Orientation::Maf")]
+    pub orientation: Orientation,
+    /// The elementwise transformer every autoregressive layer applies.
+    #[config(default = "TransformerSpec::new(AffineTransformer::default())")]
+    pub transformer: TransformerSpec,
+    /// Number of context features `C` (0: unconditional).
+    #[config(default = 0)]
     pub context_features: usize,
+    /// Number of autoregressive layers.
+    #[config(default = 5)]
     pub layers: usize,
-    pub hidden_sizes: &'a [usize],
+    /// Hidden widths of each layer's MADE.
+    #[config(default = "vec![64, 64]")]
+    pub hidden_sizes: Vec<usize>,
+    /// MADE nonlinearity.
+    #[config(default = "Activation::Relu")]
     pub activation: Activation,
+    /// MADE hidden degree scheme.
+    #[config(default = "HiddenDegrees::Sequential")]
     pub hidden_degrees: HiddenDegrees,
+    /// MADEs with residual blocks.
+    #[config(default = false)]
     pub residual: bool,
-    pub permutation: &'a PermutationKind,
+    /// Permutation between consecutive layers.
+    #[config(default = "PermutationKind::Reverse")]
+    pub permutation: PermutationKind,
+    /// Batch normalisation between consecutive layers.
+    #[config(default = false)]
     pub batch_norm: bool,
+    /// Batch-norm running-average momentum `ρ`.
+    #[config(default = 0.1)]
     pub batch_norm_momentum: f64,
+    /// Batch-norm `ε`.
+    #[config(default = 1e-5)]
     pub batch_norm_epsilon: f64,
+    /// Base distribution.
+    #[config(default = "GaussianBaseKind::Standard")]
     pub base: GaussianBaseKind,
-    pub log_scale_bound: f64,
+    /// Scale of the MADEs' initial output weights; small values start each layer near the
+    /// identity.
+    #[config(default = 0.01)]
     pub output_init_scale: f64,
+    /// Seed for every random choice: MADE weights, random permutations.
+    #[config(default = 0)]
     pub seed: u64,
 }
 
-/// Builds the chain `layer₀, [perm, bn], layer₁, …, layer_{L−1}` (base → data) and the base.
-pub(crate) fn build(
-    spec: &FlowSpec,
-    kind: FlowKind,
-    saved: SavedFlowConfig,
-    device: &Device,
-) -> Result<AutoregressiveFlow> {
-    let d = spec.features;
-    if d == 0 {
-        return Err(FlowConfigError::ZeroFeatures.into());
-    }
-    if spec.layers == 0 {
-        return Err(FlowConfigError::ZeroLayers.into());
-    }
-    if !(spec.log_scale_bound > 0.0 && spec.log_scale_bound.is_finite()) {
-        return Err(FlowConfigError::BadLogScaleBound(spec.log_scale_bound).into());
-    }
-    let mut layers = Vec::new();
-    for l in 0..spec.layers {
-        let made = MadeConfig::new(d, spec.hidden_sizes.to_vec())
-            .with_context_features(spec.context_features)
-            .with_params_per_dim(2)
-            .with_activation(spec.activation)
-            .with_hidden_degrees(spec.hidden_degrees)
-            .with_residual(spec.residual)
-            .with_output_init_scale(spec.output_init_scale)
-            .with_seed(derive_seed(spec.seed, PURPOSE_MADE, l))
-            .init(device)?;
-        let transform = AffineAutoregressive::new(made, spec.log_scale_bound);
-        layers.push(match kind {
-            FlowKind::Maf => FlowLayer::Maf(MafLayer::new(transform)),
-            FlowKind::Iaf => FlowLayer::Iaf(IafLayer::new(transform)),
-        });
-        if l + 1 < spec.layers {
-            let seed = derive_seed(spec.seed, PURPOSE_PERMUTATION, l);
-            if let Some(order) = spec.permutation.order(d, seed)? {
-                layers.push(FlowLayer::Permutation(Permutation::new(order, device)?));
-            }
-            if spec.batch_norm {
-                layers.push(FlowLayer::BatchNorm(BatchNorm::new(
-                    d,
-                    spec.batch_norm_momentum,
-                    spec.batch_norm_epsilon,
-                    device,
-                )?));
+impl AutoregressiveFlowConfig {
+    /// Builds the flow on `device`.
+    ///
+    /// # Errors
+    /// [`NflowError::FlowConfig`](nflow_core::NflowError::FlowConfig) for zero features or layers, a bad permutation, bad batch-norm
+    /// constants or transformer settings; [`NflowError::Made`](nflow_core::NflowError::Made) for MADE settings that cannot work.
+    pub fn init(&self, device: &Device) -> Result<AutoregressiveFlow> {
+        let d = self.features;
+        if d == 0 {
+            return Err(FlowConfigError::ZeroFeatures.into());
+        }
+        if self.layers == 0 {
+            return Err(FlowConfigError::ZeroLayers.into());
+        }
+        let transformer = self.transformer.transformer();
+        transformer.validate()?;
+        let mut layers = Vec::new();
+        for l in 0..self.layers {
+            let made = MadeConfig::new(d, self.hidden_sizes.clone())
+                .with_context_features(self.context_features)
+                .with_params_per_dim(transformer.params_per_dim())
+                .with_activation(self.activation)
+                .with_hidden_degrees(self.hidden_degrees)
+                .with_residual(self.residual)
+                .with_output_init_scale(self.output_init_scale)
+                .with_seed(derive_seed(self.seed, PURPOSE_MADE, l))
+                .init(device)?;
+            layers.push(FlowLayer::Autoregressive(MaskedAutoregressive::new(
+                made,
+                self.transformer.clone(),
+                self.orientation,
+            )?));
+            if l + 1 < self.layers {
+                let seed = derive_seed(self.seed, PURPOSE_PERMUTATION, l);
+                if let Some(order) = self.permutation.order(d, seed)? {
+                    layers.push(FlowLayer::Permutation(Permutation::new(order, device)?));
+                }
+                if self.batch_norm {
+                    layers.push(FlowLayer::BatchNorm(BatchNorm::new(
+                        d,
+                        self.batch_norm_momentum,
+                        self.batch_norm_epsilon,
+                        device,
+                    )?));
+                }
             }
         }
+        let base = self.base.init(d, device)?;
+        AutoregressiveFlow::new(Chain::new(layers)?, base, self.clone())
     }
-    let base = spec.base.init(d, device)?;
-    AutoregressiveFlow::new(Chain::new(layers)?, base, saved)
 }
 
-macro_rules! flow_config {
-    ($(#[$doc:meta])* $name:ident, $kind:expr, $variant:ident, $other:ident, $to_other:ident) => {
-        $(#[$doc])*
-        #[derive(Config, Debug)]
-        pub struct $name {
-            /// Number of features `D`.
-            pub features: usize,
-            /// Number of context features `C` (0: unconditional).
-            #[config(default = 0)]
-            pub context_features: usize,
-            /// Number of autoregressive layers.
-            #[config(default = 5)]
-            pub layers: usize,
-            /// Hidden widths of each layer's MADE.
-            #[config(default = "vec![64, 64]")]
-            pub hidden_sizes: Vec<usize>,
-            /// MADE nonlinearity.
-            #[config(default = "Activation::Relu")]
-            pub activation: Activation,
-            /// MADE hidden degree scheme.
-            #[config(default = "HiddenDegrees::Sequential")]
-            pub hidden_degrees: HiddenDegrees,
-            /// MADEs with residual blocks.
-            #[config(default = false)]
-            pub residual: bool,
-            /// Permutation between consecutive layers.
-            #[config(default = "PermutationKind::Reverse")]
-            pub permutation: PermutationKind,
-            /// Batch normalisation between consecutive layers.
-            #[config(default = false)]
-            pub batch_norm: bool,
-            /// Batch-norm running-average momentum `ρ`.
-            #[config(default = 0.1)]
-            pub batch_norm_momentum: f64,
-            /// Batch-norm `ε`.
-            #[config(default = 1e-5)]
-            pub batch_norm_epsilon: f64,
-            /// Base distribution.
-            #[config(default = "GaussianBaseKind::Standard")]
-            pub base: GaussianBaseKind,
-            /// Soft bound `c` on each layer's log-scales (`α = c·tanh(raw/c)`).
-            #[config(default = 3.0)]
-            pub log_scale_bound: f64,
-            /// Scale of the MADEs' initial output weights; small values start each layer near the
-            /// identity.
-            #[config(default = 0.01)]
-            pub output_init_scale: f64,
-            /// Seed for every random choice: MADE weights, random permutations.
-            #[config(default = 0)]
-            pub seed: u64,
-        }
+impl ModelConfig for AutoregressiveFlowConfig {
+    type Model = AutoregressiveFlow;
 
-        impl $name {
-            /// Builds the flow on `device`.
-            ///
-            /// # Errors
-            /// [`NflowError::InvalidConfig`](nflow_core::NflowError::InvalidConfig) for zero
-            /// features or layers, a bad permutation, MADE settings that cannot work (see
-            /// [`MadeError`](nflow_made::MadeError)), or bad batch-norm constants.
-            pub fn init(&self, device: &Device) -> Result<AutoregressiveFlow> {
-                let spec = FlowSpec {
-                    features: self.features,
-                    context_features: self.context_features,
-                    layers: self.layers,
-                    hidden_sizes: &self.hidden_sizes,
-                    activation: self.activation,
-                    hidden_degrees: self.hidden_degrees,
-                    residual: self.residual,
-                    permutation: &self.permutation,
-                    batch_norm: self.batch_norm,
-                    batch_norm_momentum: self.batch_norm_momentum,
-                    batch_norm_epsilon: self.batch_norm_epsilon,
-                    base: self.base,
-                    log_scale_bound: self.log_scale_bound,
-                    output_init_scale: self.output_init_scale,
-                    seed: self.seed,
+    fn init(&self, device: &Device) -> Result<AutoregressiveFlow> {
+        AutoregressiveFlowConfig::init(self, device)
+    }
+
+    /// Reads the config, and also the layout saved before transformers were configurable:
+    /// `{"kind": "maf" | "iaf", "config": {…, "log_scale_bound": c}}` (affine, bound `c`).
+    fn from_saved_json(value: serde_json::Value) -> std::result::Result<Self, String> {
+        let value = match value {
+            serde_json::Value::Object(mut top) if top.contains_key("kind") => {
+                let orientation = match top.remove("kind") {
+                    Some(serde_json::Value::String(k)) if k == "maf" => "Maf",
+                    Some(serde_json::Value::String(k)) if k == "iaf" => "Iaf",
+                    other => {
+                        return Err(format!("unknown flow kind {other:?} (expected maf, iaf)"));
+                    }
                 };
-                build(&spec, $kind, SavedFlowConfig::$variant(self.clone()), device)
+                let Some(serde_json::Value::Object(mut config)) = top.remove("config") else {
+                    return Err("a saved flow of the older layout needs a \"config\" object".into());
+                };
+                let bound = config
+                    .remove("log_scale_bound")
+                    .unwrap_or_else(|| serde_json::json!(3.0));
+                config.insert("orientation".into(), orientation.into());
+                config.insert(
+                    "transformer".into(),
+                    serde_json::json!({"kind": AffineTransformer::KIND, "log_scale_bound": bound}),
+                );
+                serde_json::Value::Object(config)
             }
-
-            /// The same settings for the other orientation (MAF ↔ IAF): same MADEs, permutations,
-            /// base and seed, so the two can be compared like for like.
-            pub fn $to_other(&self) -> $other {
-                // The two configs have identical fields by construction (one macro).
-                let value = serde_json::to_value(self).expect("configs serialise");
-                serde_json::from_value(value).expect("MafConfig and IafConfig share their fields")
-            }
-        }
-    };
+            other => other,
+        };
+        serde_json::from_value(value).map_err(|e| e.to_string())
+    }
 }
 
-flow_config!(
-    /// Builder of a masked autoregressive flow: `layers` [`MafLayer`]s with permutations (and
-    /// optionally batch norm) between them, on a Gaussian base. Density (`log_prob`) takes one
-    /// MADE pass per layer; sampling takes `D` per layer.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use burn::tensor::Tensor;
-    /// use nflow_core::Distribution;
-    /// use nflow_flows::MafConfig;
-    /// use rand::SeedableRng;
-    ///
-    /// let device = nflow_core::default_device();
-    /// let flow = MafConfig::new(2).with_layers(3).with_hidden_sizes(vec![16, 16]).init(&device).unwrap();
-    /// let lp = flow.log_prob(Tensor::<2>::zeros([4, 2], &device), None).unwrap();
-    /// assert_eq!(lp.dims(), [4]);
-    /// let x = flow.sample(8, None, &mut rand::rngs::StdRng::seed_from_u64(0)).unwrap();
-    /// assert_eq!(x.dims(), [8, 2]);
-    /// ```
-    MafConfig,
-    FlowKind::Maf,
-    Maf,
-    IafConfig,
-    to_iaf
-);
+/// The friendly name of an [`AutoregressiveFlowConfig`] in the MAF orientation: the MADE reads the
+/// data side, so the density (`log_prob`) takes one MADE pass per layer and sampling takes `D`.
+///
+/// # Example
+///
+/// ```
+/// use burn::tensor::Tensor;
+/// use nflow_core::Distribution;
+/// use nflow_flows::MafConfig;
+/// use rand::SeedableRng;
+///
+/// let device = nflow_core::default_device();
+/// let flow = MafConfig::new(2).with_layers(3).with_hidden_sizes(vec![16, 16]).init(&device).unwrap();
+/// let lp = flow.log_prob(Tensor::<2>::zeros([4, 2], &device), None).unwrap();
+/// assert_eq!(lp.dims(), [4]);
+/// let x = flow.sample(8, None, &mut rand::rngs::StdRng::seed_from_u64(0)).unwrap();
+/// assert_eq!(x.dims(), [8, 2]);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct MafConfig;
 
-flow_config!(
-    /// Builder of an inverse autoregressive flow: `layers` [`IafLayer`]s with permutations (and
-    /// optionally batch norm) between them, on a Gaussian base. Sampling and
-    /// `sample_and_log_prob` take one MADE pass per layer; the density of outside data takes `D`
-    /// per layer.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use nflow_core::Distribution;
-    /// use nflow_flows::IafConfig;
-    /// use rand::SeedableRng;
-    ///
-    /// let device = nflow_core::default_device();
-    /// let flow = IafConfig::new(3).with_layers(2).with_hidden_sizes(vec![16]).init(&device).unwrap();
-    /// let mut rng = rand::rngs::StdRng::seed_from_u64(1);
-    /// let (x, log_prob) = flow.sample_and_log_prob(8, None, &mut rng).unwrap();
-    /// assert_eq!((x.dims(), log_prob.dims()), ([8, 3], [8]));
-    /// ```
-    IafConfig,
-    FlowKind::Iaf,
-    Iaf,
-    MafConfig,
-    to_maf
-);
+impl MafConfig {
+    /// A MAF config on `features` features with every other setting at its default.
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new(features: usize) -> AutoregressiveFlowConfig {
+        AutoregressiveFlowConfig::new(features).with_orientation(Orientation::Maf)
+    }
+}
+
+/// The friendly name of an [`AutoregressiveFlowConfig`] in the IAF orientation: the MADE reads the
+/// base side, so sampling and `sample_and_log_prob` take one MADE pass per layer and the density
+/// of outside data takes `D`.
+///
+/// # Example
+///
+/// ```
+/// use nflow_core::Distribution;
+/// use nflow_flows::IafConfig;
+/// use rand::SeedableRng;
+///
+/// let device = nflow_core::default_device();
+/// let flow = IafConfig::new(3).with_layers(2).with_hidden_sizes(vec![16]).init(&device).unwrap();
+/// let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+/// let (x, log_prob) = flow.sample_and_log_prob(8, None, &mut rng).unwrap();
+/// assert_eq!((x.dims(), log_prob.dims()), ([8, 3], [8]));
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct IafConfig;
+
+impl IafConfig {
+    /// An IAF config on `features` features with every other setting at its default.
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new(features: usize) -> AutoregressiveFlowConfig {
+        AutoregressiveFlowConfig::new(features).with_orientation(Orientation::Iaf)
+    }
+}

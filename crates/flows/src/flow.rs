@@ -4,45 +4,21 @@ use std::path::Path;
 
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
-use nflow_core::persist::{read_json_config, save_model_dir};
-use nflow_core::{Chain, Distribution, Flow, GaussianBase, Result, load_module};
+use nflow_core::persist::{load_model, save_model};
+use nflow_core::{Chain, Distribution, Flow, GaussianBase, Result};
 use rand::Rng;
-use serde::{Deserialize, Serialize};
 
-use crate::config::{FlowKind, IafConfig, MafConfig};
+use crate::config::AutoregressiveFlowConfig;
 use crate::layer::FlowLayer;
+use crate::orientation::Orientation;
 
-/// File name of a saved flow's configuration inside its directory.
-pub const FLOW_CONFIG_FILE: &str = "flow.json";
-/// File name of a saved flow's weights (and batch-norm running averages) inside its directory.
-pub const FLOW_WEIGHTS_FILE: &str = "flow.bpk";
-
-/// The config a flow was built from, as saved: `{"kind": "maf" | "iaf", "config": {…}}`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "kind", content = "config", rename_all = "lowercase")]
-pub enum SavedFlowConfig {
-    /// Built by [`MafConfig`].
-    Maf(MafConfig),
-    /// Built by [`IafConfig`].
-    Iaf(IafConfig),
-}
-
-impl SavedFlowConfig {
-    fn init(&self, device: &Device) -> Result<AutoregressiveFlow> {
-        match self {
-            SavedFlowConfig::Maf(c) => c.init(device),
-            SavedFlowConfig::Iaf(c) => c.init(device),
-        }
-    }
-}
-
-/// A masked (MAF) or inverse (IAF) autoregressive flow built by [`MafConfig`] or [`IafConfig`]:
-/// a [`Flow`] of a [`Chain`] of [`FlowLayer`]s on a [`GaussianBase`], plus the config it came
-/// from.
+/// A masked autoregressive flow built by an [`AutoregressiveFlowConfig`] (MAF or IAF orientation,
+/// any transformer): a [`Flow`] of a [`Chain`] of [`FlowLayer`]s on a [`GaussianBase`], plus the
+/// config it came from.
 ///
 /// It is a [`Distribution`]: `log_prob` runs every layer's `inverse`, `sample` every layer's
 /// `forward`, and `sample_and_log_prob` only the forwards. Which of those is one MADE pass per
-/// layer and which is `D` passes depends on [`AutoregressiveFlow::kind`]:
+/// layer and which is `D` passes depends on the [`Orientation`]:
 ///
 /// | | `log_prob` | `sample` | `sample_and_log_prob` |
 /// |---|---|---|---|
@@ -50,20 +26,21 @@ impl SavedFlowConfig {
 /// | IAF | `D` passes / layer | 1 pass / layer | 1 pass / layer |
 ///
 /// [`AutoregressiveFlow::save`] writes `flow.json` and `flow.bpk`; [`AutoregressiveFlow::load`]
-/// rebuilds the flow (orderings, permutations) from the config and loads the weights, so the
-/// loaded flow computes exactly the same densities and, from the same seed, the same samples.
+/// rebuilds the flow (orderings, permutations, transformer) from the config and loads the weights,
+/// so the loaded flow computes exactly the same densities and, from the same seed, the same
+/// samples.
 #[derive(Module, Debug)]
 pub struct AutoregressiveFlow {
     flow: Flow<Chain<FlowLayer>, GaussianBase>,
     #[module(skip)]
-    config: SavedFlowConfig,
+    config: AutoregressiveFlowConfig,
 }
 
 impl AutoregressiveFlow {
     pub(crate) fn new(
         chain: Chain<FlowLayer>,
         base: GaussianBase,
-        config: SavedFlowConfig,
+        config: AutoregressiveFlowConfig,
     ) -> Result<Self> {
         Ok(Self {
             flow: Flow::new(chain, base)?,
@@ -72,15 +49,12 @@ impl AutoregressiveFlow {
     }
 
     /// MAF or IAF.
-    pub fn kind(&self) -> FlowKind {
-        match self.config {
-            SavedFlowConfig::Maf(_) => FlowKind::Maf,
-            SavedFlowConfig::Iaf(_) => FlowKind::Iaf,
-        }
+    pub fn orientation(&self) -> Orientation {
+        self.config.orientation
     }
 
     /// The config this flow was built from.
-    pub fn config(&self) -> &SavedFlowConfig {
+    pub fn config(&self) -> &AutoregressiveFlowConfig {
         &self.config
     }
 
@@ -94,25 +68,34 @@ impl AutoregressiveFlow {
         self.flow.transform().layers()
     }
 
+    /// The chain of layers and the base, to compose with layers of your own (see
+    /// [`Then`](nflow_core::Then)).
+    pub fn into_parts(self) -> (Chain<FlowLayer>, GaussianBase) {
+        self.flow.into_parts()
+    }
+
     /// Saves `flow.json` (the config) and `flow.bpk` (weights and running averages) in `dir`,
     /// creating it if needed. Each file is written atomically: an interrupted save leaves no
     /// partly written file.
     ///
     /// # Errors
     /// [`NflowError::Io`](nflow_core::NflowError::Io) when the directory or files cannot be written.
-    pub fn save(&self, dir: &Path) -> Result<()> {
-        save_model_dir(dir, FLOW_CONFIG_FILE, &self.config, FLOW_WEIGHTS_FILE, self)
+    pub fn save(&self, dir: impl AsRef<Path>) -> Result<()> {
+        save_model(dir, &self.config, self)
     }
 
     /// Loads a flow saved by [`AutoregressiveFlow::save`] onto `device`.
     ///
+    /// A flow with a transformer of your own needs it
+    /// [registered](crate::register_transformer) first.
+    ///
     /// # Errors
-    /// [`NflowError::Io`](nflow_core::NflowError::Io) for missing files, [`NflowError::Load`](nflow_core::NflowError::Load) for a malformed config or
-    /// weights that do not fit it, [`NflowError::InvalidConfig`](nflow_core::NflowError::InvalidConfig) for a config that parses but
-    /// cannot build a flow.
-    pub fn load(dir: &Path, device: &Device) -> Result<Self> {
-        let config: SavedFlowConfig = read_json_config(&dir.join(FLOW_CONFIG_FILE), "flow config")?;
-        load_module(config.init(device)?, &dir.join(FLOW_WEIGHTS_FILE))
+    /// [`NflowError::Io`](nflow_core::NflowError::Io) for missing files,
+    /// [`NflowError::Load`](nflow_core::NflowError::Load) for a malformed config (an unknown
+    /// transformer kind included) or weights that do not fit it, and the errors of
+    /// [`AutoregressiveFlowConfig::init`] for a config that parses but cannot build a flow.
+    pub fn load(dir: impl AsRef<Path>, device: &Device) -> Result<Self> {
+        Ok(load_model::<AutoregressiveFlowConfig>(dir, device)?.1)
     }
 }
 

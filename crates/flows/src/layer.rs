@@ -5,20 +5,20 @@ use burn::tensor::Tensor;
 use nflow_core::Bijector;
 
 use crate::batch_norm::BatchNorm;
-use crate::iaf::IafLayer;
-use crate::maf::MafLayer;
+use crate::masked_autoregressive::MaskedAutoregressive;
 use crate::permutation::Permutation;
 
 /// One layer of a built autoregressive flow. An enum of layer kinds keeps a chain a plain burn
 /// module with static dispatch (see `docs/design.md`).
+///
+/// Transformers and orientations are settings of [`MaskedAutoregressive`], not variants here: a
+/// new transformer never touches this enum.
 // burn tensor handles are large and burn has no `Module` impl for `Box`, so variants stay inline.
 #[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum FlowLayer {
-    /// A masked autoregressive layer (fast density).
-    Maf(MafLayer),
-    /// An inverse autoregressive layer (fast sampling).
-    Iaf(IafLayer),
+    /// A masked autoregressive layer (MAF or IAF orientation, any transformer).
+    Autoregressive(MaskedAutoregressive),
     /// A fixed permutation.
     Permutation(Permutation),
     /// Batch normalisation.
@@ -28,8 +28,7 @@ pub enum FlowLayer {
 macro_rules! delegate {
     ($self:ident, $layer:ident => $call:expr) => {
         match $self {
-            FlowLayer::Maf($layer) => $call,
-            FlowLayer::Iaf($layer) => $call,
+            FlowLayer::Autoregressive($layer) => $call,
             FlowLayer::Permutation($layer) => $call,
             FlowLayer::BatchNorm($layer) => $call,
         }

@@ -1,18 +1,21 @@
 //! # nflow-flows
 //!
-//! Masked autoregressive flows (MAF) and inverse autoregressive flows (IAF) on MADE conditioners,
-//! with permutations, batch normalisation and builders.
+//! Masked autoregressive flows on MADE conditioners: one layer, [`MaskedAutoregressive`], that
+//! applies any elementwise [transformer](ElementwiseTransformer) in either [`Orientation`], with
+//! permutations, batch normalisation and one config for whole flows.
 //!
-//! Both layer types apply the same masked affine autoregressive transform; they differ in which
-//! side the MADE sits on, and that decides which direction costs one pass and which costs `D`:
+//! The orientation decides which side the MADE reads, and so which direction costs one pass and
+//! which costs `D`:
 //!
-//! | layer | `inverse` (data → base, density) | `forward` (base → data, sampling) |
+//! | orientation | `inverse` (data → base, density) | `forward` (base → data, sampling) |
 //! |---|---|---|
-//! | [`MafLayer`] | 1 MADE pass | `D` sequential passes |
-//! | [`IafLayer`] | `D` sequential passes | 1 MADE pass |
+//! | MAF | 1 MADE pass | `D` sequential passes |
+//! | IAF | `D` sequential passes | 1 MADE pass |
 //!
-//! [`MafConfig`] and [`IafConfig`] build whole flows ([`AutoregressiveFlow`]) that save and load
-//! as one JSON config plus one weights file.
+//! [`AutoregressiveFlowConfig`] (started by the friendly [`MafConfig::new`] / [`IafConfig::new`])
+//! builds whole flows ([`AutoregressiveFlow`]) that save and load as one JSON config plus one
+//! weights file. A new transformer is one file implementing [`ElementwiseTransformer`] and
+//! [`TransformerKind`], plus one [registration](register_transformer).
 //!
 //! ```
 //! use burn::tensor::Tensor;
@@ -37,22 +40,30 @@
 
 #![warn(missing_docs)]
 
-mod affine_autoregressive;
+mod affine_transformer;
 mod batch_norm;
 mod config;
-mod error;
 mod flow;
-mod iaf;
 mod layer;
-mod maf;
+mod masked_autoregressive;
+mod orientation;
 mod permutation;
+mod transformer;
+mod transformer_registry;
+mod transformer_spec;
 
-pub use affine_autoregressive::AffineAutoregressive;
+pub use affine_transformer::AffineTransformer;
 pub use batch_norm::BatchNorm;
-pub use config::{FlowKind, IafConfig, MafConfig};
-pub use error::FlowConfigError;
-pub use flow::{AutoregressiveFlow, FLOW_CONFIG_FILE, FLOW_WEIGHTS_FILE, SavedFlowConfig};
-pub use iaf::IafLayer;
+pub use config::{AutoregressiveFlowConfig, IafConfig, MafConfig};
+pub use flow::AutoregressiveFlow;
 pub use layer::FlowLayer;
-pub use maf::MafLayer;
+pub use masked_autoregressive::MaskedAutoregressive;
+pub use nflow_core::FlowConfigError;
+pub use nflow_core::persist::{
+    MODEL_CONFIG_FILE as FLOW_CONFIG_FILE, MODEL_WEIGHTS_FILE as FLOW_WEIGHTS_FILE,
+};
+pub use orientation::Orientation;
 pub use permutation::{Permutation, PermutationKind};
+pub use transformer::{ElementwiseTransformer, TransformerKind};
+pub use transformer_registry::{register_transformer, registered_transformers};
+pub use transformer_spec::TransformerSpec;

@@ -8,7 +8,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
-use crate::error::FlowConfigError;
+use nflow_core::FlowConfigError;
 
 /// Which permutation sits between consecutive autoregressive layers.
 #[derive(Config, Debug, PartialEq, Eq)]
@@ -91,7 +91,7 @@ impl Permutation {
     /// The permutation with `forward(z)_i = z_{order[i]}`.
     ///
     /// # Errors
-    /// [`FlowConfigError::NotAPermutation`] (as `InvalidConfig`) when `order` is not a
+    /// [`FlowConfigError::NotAPermutation`] (as `NflowError::FlowConfig`) when `order` is not a
     /// permutation of `0..order.len()`, or is empty.
     pub fn new(order: Vec<usize>, device: &Device) -> Result<Self> {
         if order.is_empty() {

@@ -15,7 +15,7 @@ use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use nflow_core::Distribution;
 use nflow_core::named_params::{NamedTensor, named_grads, named_params, set_named_params};
-use nflow_flows::MafConfig;
+use nflow_flows::{AffineTransformer, MafConfig};
 use serde_json::Value;
 
 fn tensors(value: &Value) -> BTreeMap<String, NamedTensor> {
@@ -62,7 +62,7 @@ fn maf_reproduces_zuko_loss_gradients_and_adam_steps() {
     let flow = MafConfig::new(2)
         .with_layers(trace["transforms"].as_u64().unwrap() as usize)
         .with_hidden_sizes(vec![hidden, hidden])
-        .with_log_scale_bound(trace["log_scale_bound"].as_f64().unwrap())
+        .with_transformer(AffineTransformer::new(trace["log_scale_bound"].as_f64().unwrap()).into())
         .init(&device)
         .unwrap();
     let initial = tensors(&trace["initial"]);

@@ -5,11 +5,11 @@ use burn::tensor::Device;
 use nflow_core::Result;
 
 use crate::activation::Activation;
-use crate::error::MadeError;
 use crate::hidden_degrees::HiddenDegrees;
 use crate::made::Made;
 use crate::mask_set::MaskSet;
 use crate::ordering::Ordering;
+use nflow_core::MadeError;
 
 /// Configuration of a [`Made`] network (serialisable to JSON with burn's `Config`).
 ///
@@ -95,7 +95,7 @@ impl MadeConfig {
     ///
     /// # Errors
     /// The [`MadeError`] describing the first problem found, boxed in
-    /// [`NflowError::InvalidConfig`](nflow_core::NflowError::InvalidConfig).
+    /// [`NflowError::Made`](nflow_core::NflowError::Made).
     pub fn mask_sets(&self) -> Result<Vec<MaskSet>> {
         if self.features == 0 {
             return Err(MadeError::ZeroFeatures.into());

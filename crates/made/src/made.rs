@@ -10,9 +10,9 @@ use nflow_core::validate::{check_context, check_matrix};
 use nflow_core::{Result, load_module};
 
 use crate::config::MadeConfig;
-use crate::error::MadeError;
 use crate::mask_set::{MaskSet, PURPOSE_WEIGHTS, derive_seed};
 use crate::masked_linear::MaskedLinear;
+use nflow_core::MadeError;
 
 /// File name of a saved MADE's configuration inside its directory.
 pub const CONFIG_FILE: &str = "made.json";
@@ -215,7 +215,7 @@ impl Made {
     /// Switches every layer to mask set `index`, keeping the weights.
     ///
     /// # Errors
-    /// [`MadeError::NoSuchMaskSet`] (as [`NflowError::InvalidConfig`](nflow_core::NflowError::InvalidConfig)) for an index out of range.
+    /// [`MadeError::NoSuchMaskSet`] (as [`NflowError::Made`](nflow_core::NflowError::Made)) for an index out of range.
     pub fn with_mask_set(mut self, index: usize) -> Result<Self> {
         let count = self.mask_sets.len();
         let set = self
@@ -255,7 +255,7 @@ impl Made {
     ///
     /// # Errors
     /// [`NflowError::Io`](nflow_core::NflowError::Io) when the directory or files cannot be written.
-    pub fn save(&self, dir: &Path) -> Result<()> {
+    pub fn save(&self, dir: impl AsRef<Path>) -> Result<()> {
         save_model_dir(dir, CONFIG_FILE, &self.config, WEIGHTS_FILE, self)
     }
 
@@ -264,10 +264,11 @@ impl Made {
     ///
     /// # Errors
     /// [`NflowError::Io`](nflow_core::NflowError::Io) for missing files, [`NflowError::Load`](nflow_core::NflowError::Load) for a malformed config or weights
-    /// that do not fit it, [`NflowError::InvalidConfig`](nflow_core::NflowError::InvalidConfig) for a config that is well-formed but invalid.
-    pub fn load(dir: &Path, device: &Device) -> Result<Self> {
-        let config: MadeConfig = read_json_config(&dir.join(CONFIG_FILE), "MADE config")?;
+    /// that do not fit it, [`NflowError::Made`](nflow_core::NflowError::Made) for a config that is well-formed but invalid.
+    pub fn load(dir: impl AsRef<Path>, device: &Device) -> Result<Self> {
+        let dir = dir.as_ref();
+        let config: MadeConfig = read_json_config(dir.join(CONFIG_FILE), "MADE config")?;
         let made = config.init(device)?;
-        load_module(made, &dir.join(WEIGHTS_FILE))
+        load_module(made, dir.join(WEIGHTS_FILE))
     }
 }

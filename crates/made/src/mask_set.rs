@@ -1,10 +1,10 @@
 //! [`MaskSet`]: the degrees and masks of one complete MADE connectivity.
 
 use crate::config::MadeConfig;
-use crate::error::MadeError;
 use crate::hidden_degrees::{HiddenDegrees, hidden_degrees, lowest_hidden_degree};
 use crate::mask::{Mask, hidden_mask, output_degrees, output_mask};
 use crate::ordering::Ordering;
+use nflow_core::MadeError;
 
 pub(crate) use nflow_core::derive_seed;
 

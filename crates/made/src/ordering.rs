@@ -5,7 +5,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
-use crate::error::MadeError;
+use nflow_core::MadeError;
 
 /// The order in which the `D` features are generated.
 ///

@@ -223,7 +223,10 @@ fn mask_sets_switch_and_each_is_autoregressive() {
     assert_ne!(orderings[2], orderings[1]);
     assert!(matches!(
         made.with_mask_set(3),
-        Err(NflowError::InvalidConfig(_))
+        Err(NflowError::Made(nflow_made::MadeError::NoSuchMaskSet {
+            index: 3,
+            count: 3
+        }))
     ));
 }
 
@@ -276,7 +279,9 @@ fn loading_broken_directories_gives_typed_errors() {
     std::fs::write(dir.join(nflow_made::CONFIG_FILE), bad_config).unwrap();
     assert!(matches!(
         Made::load(&dir, &device),
-        Err(NflowError::InvalidConfig(_))
+        Err(NflowError::Made(
+            nflow_made::MadeError::HiddenTooNarrow { .. }
+        ))
     ));
     let good = MadeConfig::new(3, vec![4]).init(&device).unwrap();
     good.save(&dir).unwrap();
@@ -284,7 +289,7 @@ fn loading_broken_directories_gives_typed_errors() {
     MadeConfig::new(3, vec![8])
         .init(&device)
         .unwrap()
-        .save(&dir.join("other"))
+        .save(dir.join("other"))
         .unwrap();
     std::fs::copy(
         dir.join("other").join(nflow_made::WEIGHTS_FILE),

@@ -8,10 +8,8 @@ use nflow_made::{
 fn made_error(config: &MadeConfig) -> MadeError {
     let err = config.mask_sets().expect_err("config should be rejected");
     match err {
-        nflow_core::NflowError::InvalidConfig(source) => *source
-            .downcast::<MadeError>()
-            .expect("a MadeError inside InvalidConfig"),
-        other => panic!("expected InvalidConfig, got {other:?}"),
+        nflow_core::NflowError::Made(e) => e,
+        other => panic!("expected a MadeError, got {other:?}"),
     }
 }
 

@@ -24,12 +24,10 @@
 #![warn(missing_docs)]
 
 mod dataset;
-mod error;
 mod toy;
 mod trainer;
 
 pub use dataset::{Dataset, Splits, Standardizer};
-pub use error::TrainError;
 pub use toy::{Reference, ReferenceKind, ToyDataset};
 pub use trainer::{
     EvalRecord, LrSchedule, OptimizerKind, TrainReport, Trainer, TrainerConfig, log_densities,

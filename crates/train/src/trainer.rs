@@ -20,7 +20,6 @@ use rand::seq::SliceRandom;
 use serde::Serialize;
 
 use crate::dataset::Dataset;
-use crate::error::TrainError;
 
 /// The optimiser.
 #[derive(Config, Debug, PartialEq, Copy)]
@@ -174,10 +173,10 @@ impl Trainer {
     /// A trainer with `config`.
     ///
     /// # Errors
-    /// [`TrainError::InvalidConfig`] for a zero batch size, step count or evaluation interval,
+    /// [`NflowError::TrainerConfig`] for a zero batch size, step count or evaluation interval,
     /// or a non-positive learning rate.
-    pub fn new(config: TrainerConfig) -> Result<Self, TrainError> {
-        let bad = |m: &str| Err(TrainError::InvalidConfig(m.to_string()));
+    pub fn new(config: TrainerConfig) -> Result<Self, NflowError> {
+        let bad = |m: &str| Err(NflowError::TrainerConfig(m.to_string()));
         if config.batch_size == 0 || config.max_steps == 0 || config.eval_every == 0 {
             return bad("batch_size, max_steps and eval_every must be at least 1");
         }
@@ -195,7 +194,7 @@ impl Trainer {
         &self.config
     }
 
-    fn scheduler(&self) -> Result<ModuleLrScheduler, TrainError> {
+    fn scheduler(&self) -> Result<ModuleLrScheduler, NflowError> {
         let c = &self.config;
         match c.schedule {
             LrSchedule::Constant => Ok(ModuleLrScheduler::new(ConstantLr::from(c.learning_rate))),
@@ -203,7 +202,7 @@ impl Trainer {
                 CosineAnnealingLrSchedulerConfig::new(c.learning_rate, c.max_steps)
                     .with_min_lr(c.min_learning_rate)
                     .init()
-                    .map_err(TrainError::InvalidConfig)
+                    .map_err(NflowError::TrainerConfig)
             }
         }
     }
@@ -213,16 +212,16 @@ impl Trainer {
     /// inference copy, on `device`) and the report.
     ///
     /// # Errors
-    /// [`NflowError::ShapeMismatch`] (inside [`TrainError::Nflow`]) before any step when a
-    /// dataset's width differs from the model's; [`TrainError::Diverged`] when the loss becomes
-    /// non-finite; [`TrainError::Metrics`] when the metrics log cannot be written.
+    /// [`NflowError::ShapeMismatch`] before any step when a dataset's width differs from the
+    /// model's; [`NflowError::TrainerConfig`] for a conditional model; [`NflowError::Diverged`]
+    /// when the loss becomes non-finite; [`NflowError::Io`] when the metrics log cannot be written.
     pub fn fit<M>(
         &self,
         model: M,
         train: &Dataset,
         validation: &Dataset,
         device: &Device,
-    ) -> Result<(M, TrainReport), TrainError>
+    ) -> Result<(M, TrainReport), NflowError>
     where
         M: Module + Distribution,
     {
@@ -233,19 +232,18 @@ impl Trainer {
                     name,
                     format!("[n, {}] (the model's features)", model.features()),
                     format!("[{}, {}]", data.rows(), data.cols()),
-                )
-                .into());
+                ));
             }
         }
         if model.context_features() != 0 {
-            return Err(TrainError::InvalidConfig(
+            return Err(NflowError::TrainerConfig(
                 "the trainer fits unconditional models; this one expects a context".into(),
             ));
         }
         let batch_size = c.batch_size.min(train.rows());
         let mut metrics = match &c.metrics_path {
             Some(path) => Some((
-                std::fs::File::create(path).map_err(|source| TrainError::Metrics {
+                std::fs::File::create(path).map_err(|source| NflowError::Io {
                     path: path.clone(),
                     source,
                 })?,
@@ -307,7 +305,7 @@ impl Trainer {
             let loss_value = loss.clone().into_scalar::<f64>();
             if !loss_value.is_finite() {
                 bar.abandon();
-                return Err(TrainError::Diverged {
+                return Err(NflowError::Diverged {
                     step,
                     loss: loss_value,
                 });
@@ -347,7 +345,7 @@ impl Trainer {
                 ));
                 if let Some((file, path)) = metrics.as_mut() {
                     let line = serde_json::to_string(&record).expect("records serialise");
-                    writeln!(file, "{line}").map_err(|source| TrainError::Metrics {
+                    writeln!(file, "{line}").map_err(|source| NflowError::Io {
                         path: path.clone(),
                         source,
                     })?;

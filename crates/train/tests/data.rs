@@ -3,7 +3,7 @@
 
 use nflow_core::NflowError;
 use nflow_flows::MafConfig;
-use nflow_train::{Dataset, Standardizer, TrainError, Trainer, TrainerConfig};
+use nflow_train::{Dataset, Standardizer, Trainer, TrainerConfig};
 
 #[test]
 fn a_nan_row_is_named() {
@@ -46,11 +46,11 @@ fn training_on_bad_data_fails_before_training() {
     )
     .unwrap();
     match trainer.fit(flow, &three_columns, &three_columns, &device) {
-        Err(TrainError::Nflow(NflowError::ShapeMismatch {
+        Err(NflowError::ShapeMismatch {
             what,
             expected,
             got,
-        })) => {
+        }) => {
             assert_eq!(what, "training data");
             assert!(
                 expected.contains('2') && got.contains("[10, 3]"),

@@ -10,13 +10,15 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Parser;
-use nflow_core::Distribution;
-use nflow_flows::{AutoregressiveFlow, MafConfig, SavedFlowConfig};
-use nflow_train::{
+use nflow::flows::{
+    AffineTransformer, AutoregressiveFlow, AutoregressiveFlowConfig, MafConfig, Orientation,
+};
+use nflow::prelude::Distribution;
+use nflow::rand::SeedableRng;
+use nflow::train::{
     Dataset, LrSchedule, Reference, Standardizer, ToyDataset, TrainReport, Trainer, TrainerConfig,
     log_densities, mean_and_two_standard_errors,
 };
-use rand::SeedableRng;
 use serde::Serialize;
 
 #[derive(Parser, Debug)]
@@ -108,7 +110,7 @@ fn parse_dataset(name: &str) -> Result<ToyDataset, String> {
 struct Report {
     dataset: &'static str,
     flow: &'static str,
-    flow_config: SavedFlowConfig,
+    flow_config: AutoregressiveFlowConfig,
     trainer_config: TrainerConfig,
     standardized: bool,
     train_size: usize,
@@ -118,7 +120,7 @@ struct Report {
     test_nll_two_se: f64,
     reference_nll: f64,
     reference_two_se: f64,
-    reference_kind: nflow_train::ReferenceKind,
+    reference_kind: nflow::train::ReferenceKind,
     gap: f64,
     gap_two_se: f64,
     training: TrainReport,
@@ -130,9 +132,9 @@ struct Report {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let start = Instant::now();
-    let mut device = nflow_core::default_device();
+    let mut device = nflow::core::default_device();
     if args.f64 {
-        device.configure(burn::tensor::FloatDType::F64)?;
+        device.configure(nflow::burn::tensor::FloatDType::F64)?;
     }
     let toy = args.dataset;
     let kind = if args.iaf { "iaf" } else { "maf" };
@@ -161,17 +163,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let test = standardizer.apply(&test_raw)?;
 
     // Model and training.
-    let maf_config = MafConfig::new(2)
+    let flow = MafConfig::new(2)
+        .with_orientation(if args.iaf {
+            Orientation::Iaf
+        } else {
+            Orientation::Maf
+        })
+        .with_transformer(AffineTransformer::new(args.log_scale_bound).into())
         .with_layers(args.layers)
         .with_hidden_sizes(args.hidden.clone())
-        .with_log_scale_bound(args.log_scale_bound)
         .with_output_init_scale(args.init_scale)
-        .with_seed(args.seed);
-    let flow = if args.iaf {
-        maf_config.to_iaf().init(&device)?
-    } else {
-        maf_config.init(&device)?
-    };
+        .with_seed(args.seed)
+        .init(&device)?;
     let trainer_config = TrainerConfig::new()
         .with_learning_rate(args.lr)
         .with_schedule(if args.constant_lr {
@@ -246,7 +249,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .iter()
         .map(|v| v.exp())
         .collect();
-    let mut rng = rand::rngs::StdRng::seed_from_u64(args.seed);
+    let mut rng = nflow::rand::rngs::StdRng::seed_from_u64(args.seed);
     let samples_std = flow.sample(5000, None, &mut rng)?;
     let samples: Vec<[f64; 2]> = standardizer
         .invert(&samples_std.to_data().iter::<f64>().collect::<Vec<_>>())
@@ -272,8 +275,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Save, reload, and check the reloaded model reproduces the test NLL.
     let model_dir = out.join("model");
     flow.save(&model_dir)?;
-    nflow_core::persist::write_atomically(
-        &model_dir.join("standardizer.json"),
+    nflow::core::persist::write_atomically(
+        model_dir.join("standardizer.json"),
         serde_json::to_string_pretty(&standardizer)?.as_bytes(),
     )?;
     let reloaded = AutoregressiveFlow::load(&model_dir, &device)?;
@@ -315,8 +318,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         reloaded_test_nll: reloaded_nll,
         reload_reproduces_test_nll: reproduces,
     };
-    nflow_core::persist::write_atomically(
-        &out.join("report.json"),
+    nflow::core::persist::write_atomically(
+        out.join("report.json"),
         serde_json::to_string_pretty(&report)?.as_bytes(),
     )?;
     println!(

@@ -37,3 +37,5 @@ pub fn four_gaussians(n: usize, seed: u64, device: &Device) -> Tensor<2> {
         .collect();
     Tensor::from_data(TensorData::new(data, [n, 2]), device)
 }
+
+pub mod registry;

@@ -1,0 +1,110 @@
+//! The transformer registry: which transformer kinds a saved config may name.
+
+use std::any::TypeId;
+use std::collections::BTreeMap;
+use std::sync::{OnceLock, RwLock};
+
+use nflow_core::{FlowConfigError, NflowError, Result};
+
+use crate::affine_transformer::AffineTransformer;
+use crate::transformer::TransformerKind;
+use crate::transformer_spec::TransformerSpec;
+
+/// How to rebuild one transformer kind from its saved settings.
+#[derive(Clone, Copy)]
+struct Registration {
+    type_id: fn() -> TypeId,
+    from_settings: fn(serde_json::Value) -> Result<TransformerSpec>,
+    default: fn() -> TransformerSpec,
+}
+
+impl Registration {
+    fn of<T: TransformerKind>() -> (&'static str, Self) {
+        (
+            T::KIND,
+            Self {
+                type_id: TypeId::of::<T>,
+                from_settings: |settings| {
+                    let transformer: T = serde_json::from_value(settings).map_err(|e| {
+                        FlowConfigError::BadTransformer {
+                            kind: T::KIND.to_string(),
+                            reason: e.to_string(),
+                        }
+                    })?;
+                    Ok(TransformerSpec::new(transformer))
+                },
+                default: || TransformerSpec::new(T::default()),
+            },
+        )
+    }
+}
+
+/// The transformers nflow ships: one line each.
+fn builtin() -> Vec<(&'static str, Registration)> {
+    vec![Registration::of::<AffineTransformer>()]
+}
+
+fn registry() -> &'static RwLock<BTreeMap<&'static str, Registration>> {
+    static REGISTRY: OnceLock<RwLock<BTreeMap<&'static str, Registration>>> = OnceLock::new();
+    REGISTRY.get_or_init(|| RwLock::new(builtin().into_iter().collect()))
+}
+
+/// Makes transformer `T` nameable in saved configs (`{"kind": T::KIND, …}`), so that
+/// [`AutoregressiveFlow::load`](crate::AutoregressiveFlow::load) and config deserialisation can
+/// rebuild it. Built-in transformers are registered already; call this once for each transformer
+/// of your own before loading a model that uses it. Registering the same type again does nothing.
+///
+/// Building a flow from a config value that already holds the transformer does not need the
+/// registry; reading one back from JSON does.
+///
+/// # Errors
+/// [`FlowConfigError::BadTransformer`] when another type is registered under the same name.
+pub fn register_transformer<T: TransformerKind>() -> Result<()> {
+    let (kind, registration) = Registration::of::<T>();
+    let mut map = registry().write().unwrap_or_else(|e| e.into_inner());
+    match map.get(kind) {
+        Some(existing) if (existing.type_id)() != TypeId::of::<T>() => {
+            Err(NflowError::FlowConfig(FlowConfigError::BadTransformer {
+                kind: kind.to_string(),
+                reason: format!(
+                    "the name is already registered by another type; cannot register {}",
+                    std::any::type_name::<T>()
+                ),
+            }))
+        }
+        Some(_) => Ok(()),
+        None => {
+            map.insert(kind, registration);
+            Ok(())
+        }
+    }
+}
+
+/// Every registered transformer kind, with its default settings, ordered by name: what the test
+/// registry runs through the bijector harness.
+pub fn registered_transformers() -> Vec<TransformerSpec> {
+    let map = registry().read().unwrap_or_else(|e| e.into_inner());
+    map.values().map(|r| (r.default)()).collect()
+}
+
+/// Rebuilds a transformer of registered kind `kind` from its settings.
+pub(crate) fn transformer_from_settings(
+    kind: &str,
+    settings: serde_json::Value,
+) -> Result<TransformerSpec> {
+    let registration = {
+        let map = registry().read().unwrap_or_else(|e| e.into_inner());
+        match map.get(kind) {
+            Some(r) => *r,
+            None => {
+                return Err(NflowError::FlowConfig(
+                    FlowConfigError::UnknownTransformer {
+                        kind: kind.to_string(),
+                        registered: map.keys().map(|k| k.to_string()).collect(),
+                    },
+                ));
+            }
+        }
+    };
+    (registration.from_settings)(settings)
+}
