@@ -115,6 +115,24 @@ pub enum FlowConfigError {
         /// What is wrong.
         reason: String,
     },
+    /// Two transformer types registered under one name.
+    #[error(
+        "transformer kind {kind:?} is registered by {existing}; cannot register {new} under it"
+    )]
+    DuplicateTransformerKind {
+        /// The name.
+        kind: String,
+        /// The type registered first.
+        existing: String,
+        /// The type that asked for the name.
+        new: String,
+    },
+    /// A standardizer that does not fit the flow (lengths) or cannot be inverted (scales).
+    #[error("bad standardizer: {0}")]
+    BadStandardizer(String),
+    /// A MADE output-layer initial scale that is negative or not finite.
+    #[error("output_init_scale must be finite and non-negative, got {0}")]
+    BadInitScale(f64),
     /// A conditioner whose output width does not match the transformer it feeds.
     #[error(
         "transformer {kind:?} needs {expected} parameters per dimension, but the MADE outputs {got}"
@@ -143,4 +161,45 @@ pub enum FlowConfigError {
         /// The epsilon given.
         epsilon: f64,
     },
+}
+
+/// A trainer setting that cannot work.
+///
+/// Held by [`NflowError::TrainerConfig`](crate::NflowError::TrainerConfig); re-exported by
+/// `nflow-train`.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TrainerConfigError {
+    /// `batch_size == 0`.
+    #[error("batch_size must be at least 1, got 0")]
+    ZeroBatchSize,
+    /// `max_steps == 0`.
+    #[error("max_steps must be at least 1, got 0")]
+    ZeroMaxSteps,
+    /// `eval_every == 0`.
+    #[error("eval_every must be at least 1, got 0")]
+    ZeroEvalEvery,
+    /// `patience == 0` (training would stop at the first evaluation that does not improve, which
+    /// is almost surely not what was meant).
+    #[error("patience must be at least 1, got 0")]
+    ZeroPatience,
+    /// A learning rate outside `(0, 1]`.
+    #[error("learning_rate must be in (0, 1], got {0}")]
+    LearningRate(f64),
+    /// A final learning rate outside `[0, learning_rate]`.
+    #[error("min_learning_rate must be in [0, learning_rate = {learning_rate}], got {min}")]
+    MinLearningRate {
+        /// The final rate given.
+        min: f64,
+        /// The peak rate.
+        learning_rate: f64,
+    },
+    /// A gradient-clipping norm that is not positive and finite.
+    #[error("gradient_clip_norm must be positive and finite (or None), got {0}")]
+    GradientClipNorm(f64),
+    /// A weight decay that is negative or not finite.
+    #[error("weight_decay must be finite and non-negative, got {0}")]
+    WeightDecay(f64),
+    /// burn refused the learning-rate schedule.
+    #[error("learning-rate schedule: {0}")]
+    Schedule(String),
 }

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::config_errors::{FlowConfigError, MadeError};
+use crate::config_errors::{FlowConfigError, MadeError, TrainerConfigError};
 
 /// Boxed error carried by [`NflowError::InvalidConfig`]: configuration errors of code outside nflow
 /// (a user's own bijector or transformer) and plain messages. nflow's own typed configuration
@@ -36,6 +36,16 @@ pub type BoxedError = Box<dyn std::error::Error + Send + Sync + 'static>;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum NflowError {
+    /// Training stopped because the validation NLL became NaN or infinite.
+    #[error(
+        "validation NLL is {nll} at step {step}: the model gives some validation rows no density"
+    )]
+    NonFiniteValidation {
+        /// The step of the evaluation.
+        step: usize,
+        /// The validation NLL.
+        nll: f64,
+    },
     /// A tensor had the wrong shape.
     #[error("shape mismatch for {what}: expected {expected}, got {got}")]
     ShapeMismatch {
@@ -66,7 +76,7 @@ pub enum NflowError {
     FlowConfig(#[from] FlowConfigError),
     /// A trainer setting that cannot work.
     #[error("invalid trainer configuration: {0}")]
-    TrainerConfig(String),
+    TrainerConfig(#[from] TrainerConfigError),
     /// Any other configuration that cannot describe a valid model (bases, chains, a user's own
     /// bijector or transformer).
     #[error("invalid configuration: {0}")]
@@ -102,6 +112,33 @@ pub enum NflowError {
     UnknownParameter {
         /// The path that was asked for.
         path: String,
+    },
+    /// A saved model directory written by a newer version of nflow.
+    #[error(
+        "cannot load model from {path}: it is in model format version {found}, and this build \
+         reads versions up to {supported} (upgrade nflow to load it)"
+    )]
+    FormatVersion {
+        /// The model's `flow.json`.
+        path: PathBuf,
+        /// The version the file declares.
+        found: u64,
+        /// The newest version this build reads.
+        supported: u64,
+    },
+    /// A weights file that is not the one its config was saved with (truncated, appended to,
+    /// corrupted or replaced).
+    #[error(
+        "cannot load model weights {path}: their SHA-256 is {found}, but the model's flow.json \
+         records {expected} (the file was truncated, changed or replaced)"
+    )]
+    Checksum {
+        /// The weights file.
+        path: PathBuf,
+        /// The checksum recorded in the config.
+        expected: String,
+        /// The checksum of the file as read.
+        found: String,
     },
     /// A saved model (config or weights) could not be read back.
     #[error("cannot load model from {path}: {reason}")]

@@ -52,6 +52,7 @@ pub mod named_params;
 pub mod persist;
 mod seed;
 mod standard_normal;
+mod standardize;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod then;
@@ -60,7 +61,7 @@ pub mod validate;
 pub use affine::{ElementwiseAffine, ElementwiseAffineConfig};
 pub use bijector::Bijector;
 pub use chain::Chain;
-pub use config_errors::{FlowConfigError, MadeError};
+pub use config_errors::{FlowConfigError, MadeError, TrainerConfigError};
 pub use device::{available_device_names, default_device, device_from_name};
 pub use diag_normal::DiagNormal;
 pub use distribution::Distribution;
@@ -68,9 +69,10 @@ pub use error::{BoxedError, NflowError, Result};
 pub use flow::Flow;
 pub use gaussian_base::{GaussianBase, GaussianBaseKind};
 pub use inverse::Inverse;
-pub use persist::{ModelConfig, load_model, load_module, save_model, save_module};
+pub use persist::{FORMAT_VERSION, ModelConfig, load_model, load_module, save_model, save_module};
 pub use seed::derive_seed;
 pub use standard_normal::{StandardNormal, standard_normal_tensor};
+pub use standardize::{Standardize, Standardizer};
 pub use then::Then;
 
 /// Re-export of the burn version nflow is built on, so users name the same types.

@@ -1,5 +1,5 @@
 //! Float parameters addressed by their dotted module path (e.g.
-//! `flow.transform.layers.0.Maf.transform.made.input_layer.weight`): read them all, read their
+//! `flow.transform.layers.0.Autoregressive.made.input_layer.weight`): read them all, read their
 //! gradients, or replace some of them.
 //!
 //! This is how weights trained elsewhere come into an nflow model (and how nflow's own tests check

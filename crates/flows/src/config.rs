@@ -4,7 +4,9 @@
 use burn::config::Config;
 use burn::tensor::Device;
 use nflow_core::persist::ModelConfig;
-use nflow_core::{Chain, FlowConfigError, GaussianBaseKind, Result, derive_seed};
+use nflow_core::{
+    Chain, FlowConfigError, GaussianBaseKind, NflowError, Result, Standardizer, derive_seed,
+};
 use nflow_made::{Activation, HiddenDegrees, MadeConfig};
 
 use crate::affine_transformer::AffineTransformer;
@@ -23,8 +25,8 @@ const PURPOSE_PERMUTATION: u64 = 12;
 /// Everything that describes a masked autoregressive flow: its orientation (MAF or IAF), its
 /// elementwise transformer, each layer's MADE, what goes between layers, and the base.
 ///
-/// `init` builds `layer₀, [permutation, batch norm], layer₁, …, layer_{L−1}` (base → data) on a
-/// Gaussian base; every MADE is seeded by `derive_seed(seed, …, layer)`, so one seed fixes the
+/// `init` builds `layer₀, [permutation, batch norm], layer₁, …, layer_{L−1}, [standardize]`
+/// (base → data) on a Gaussian base; every MADE is seeded by `derive_seed(seed, …, layer)`, so one seed fixes the
 /// whole flow. The config is saved with the weights and rebuilds the flow exactly.
 ///
 /// [`MafConfig::new`] and [`IafConfig::new`] start one in each orientation; flip an existing
@@ -95,6 +97,11 @@ pub struct AutoregressiveFlowConfig {
     /// Base distribution.
     #[config(default = "GaussianBaseKind::Standard")]
     pub base: GaussianBaseKind,
+    /// Standardisation of the data, fitted on training data (e.g. `Standardizer::fit`): a frozen
+    /// layer at the data end, so `log_prob` takes data in its own units (the log-Jacobian
+    /// included) and samples come out in them. `None`: the flow sees the data as they are.
+    #[config(default = "None")]
+    pub standardizer: Option<Standardizer>,
     /// Scale of the MADEs' initial output weights; small values start each layer near the
     /// identity.
     #[config(default = 0.01)]
@@ -108,8 +115,10 @@ impl AutoregressiveFlowConfig {
     /// Builds the flow on `device`.
     ///
     /// # Errors
-    /// [`NflowError::FlowConfig`](nflow_core::NflowError::FlowConfig) for zero features or layers, a bad permutation, bad batch-norm
-    /// constants or transformer settings; [`NflowError::Made`](nflow_core::NflowError::Made) for MADE settings that cannot work.
+    /// [`NflowError::FlowConfig`] for zero features or layers, a bad permutation, bad batch-norm
+    /// constants, a bad initial scale or bad settings of a built-in transformer (a transformer of
+    /// your own reports whatever its `validate` returns); [`NflowError::Made`] for MADE settings
+    /// that cannot work.
     pub fn init(&self, device: &Device) -> Result<AutoregressiveFlow> {
         let d = self.features;
         if d == 0 {
@@ -120,6 +129,15 @@ impl AutoregressiveFlowConfig {
         }
         let transformer = self.transformer.transformer();
         transformer.validate()?;
+        if transformer.params_per_dim() == 0 {
+            return Err(FlowConfigError::ZeroTransformerParams {
+                kind: self.transformer.kind().to_string(),
+            }
+            .into());
+        }
+        if !(self.output_init_scale >= 0.0 && self.output_init_scale.is_finite()) {
+            return Err(FlowConfigError::BadInitScale(self.output_init_scale).into());
+        }
         let mut layers = Vec::new();
         for l in 0..self.layers {
             let made = MadeConfig::new(d, self.hidden_sizes.clone())
@@ -151,6 +169,10 @@ impl AutoregressiveFlowConfig {
                 }
             }
         }
+        if let Some(standardizer) = &self.standardizer {
+            standardizer.validate(d)?;
+            layers.push(FlowLayer::Standardize(standardizer.layer(device)?));
+        }
         let base = self.base.init(d, device)?;
         AutoregressiveFlow::new(Chain::new(layers)?, base, self.clone())
     }
@@ -164,19 +186,29 @@ impl ModelConfig for AutoregressiveFlowConfig {
     }
 
     /// Reads the config, and also the layout saved before transformers were configurable:
-    /// `{"kind": "maf" | "iaf", "config": {…, "log_scale_bound": c}}` (affine, bound `c`).
-    fn from_saved_json(value: serde_json::Value) -> std::result::Result<Self, String> {
+    /// `{"kind": "maf" | "iaf", "config": {…, "log_scale_bound": c}}` (affine, bound `c`). The
+    /// transformer is read first, so an unregistered kind is the typed
+    /// [`FlowConfigError::UnknownTransformer`].
+    fn from_saved_json(value: serde_json::Value) -> Result<Self> {
+        let load = |reason: String| NflowError::Load {
+            path: Default::default(),
+            reason,
+        };
         let value = match value {
             serde_json::Value::Object(mut top) if top.contains_key("kind") => {
                 let orientation = match top.remove("kind") {
-                    Some(serde_json::Value::String(k)) if k == "maf" => "Maf",
-                    Some(serde_json::Value::String(k)) if k == "iaf" => "Iaf",
-                    other => {
-                        return Err(format!("unknown flow kind {other:?} (expected maf, iaf)"));
+                    Some(serde_json::Value::String(k)) if k == "maf" || k == "iaf" => k,
+                    Some(other) => {
+                        return Err(load(format!(
+                            "unknown flow kind {other} (expected \"maf\" or \"iaf\")"
+                        )));
                     }
+                    None => unreachable!("checked above"),
                 };
                 let Some(serde_json::Value::Object(mut config)) = top.remove("config") else {
-                    return Err("a saved flow of the older layout needs a \"config\" object".into());
+                    return Err(load(
+                        "a saved flow of the older layout needs a \"config\" object".into(),
+                    ));
                 };
                 let bound = config
                     .remove("log_scale_bound")
@@ -190,7 +222,19 @@ impl ModelConfig for AutoregressiveFlowConfig {
             }
             other => other,
         };
-        serde_json::from_value(value).map_err(|e| e.to_string())
+        if let Some(transformer) = value.get("transformer") {
+            TransformerSpec::from_json(transformer.clone())?;
+        }
+        serde_json::from_value(value).map_err(|e| load(format!("malformed flow config: {e}")))
+    }
+
+    /// Weights saved before the one-layer design lived under `….Maf.transform.made.…` or
+    /// `….Iaf.transform.made.…`; they are now under `….Autoregressive.made.…`.
+    fn legacy_weight_name(name: &str) -> Option<String> {
+        [".Maf.transform.made.", ".Iaf.transform.made."]
+            .iter()
+            .find(|old| name.contains(*old))
+            .map(|old| name.replacen(old, ".Autoregressive.made.", 1))
     }
 }
 

@@ -2,7 +2,7 @@
 
 use burn::module::Module;
 use burn::tensor::Tensor;
-use nflow_core::Bijector;
+use nflow_core::{Bijector, Standardize};
 
 use crate::batch_norm::BatchNorm;
 use crate::masked_autoregressive::MaskedAutoregressive;
@@ -23,6 +23,8 @@ pub enum FlowLayer {
     Permutation(Permutation),
     /// Batch normalisation.
     BatchNorm(BatchNorm),
+    /// The frozen standardisation at the data end (from the config's `standardizer`).
+    Standardize(Standardize),
 }
 
 macro_rules! delegate {
@@ -31,6 +33,7 @@ macro_rules! delegate {
             FlowLayer::Autoregressive($layer) => $call,
             FlowLayer::Permutation($layer) => $call,
             FlowLayer::BatchNorm($layer) => $call,
+            FlowLayer::Standardize($layer) => $call,
         }
     };
 }

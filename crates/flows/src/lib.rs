@@ -58,10 +58,10 @@ pub use config::{AutoregressiveFlowConfig, IafConfig, MafConfig};
 pub use flow::AutoregressiveFlow;
 pub use layer::FlowLayer;
 pub use masked_autoregressive::MaskedAutoregressive;
-pub use nflow_core::FlowConfigError;
 pub use nflow_core::persist::{
     MODEL_CONFIG_FILE as FLOW_CONFIG_FILE, MODEL_WEIGHTS_FILE as FLOW_WEIGHTS_FILE,
 };
+pub use nflow_core::{FlowConfigError, Standardizer};
 pub use orientation::Orientation;
 pub use permutation::{Permutation, PermutationKind};
 pub use transformer::{ElementwiseTransformer, TransformerKind};

@@ -55,6 +55,7 @@ impl MaskedAutoregressive {
     /// A layer applying `transformer` with `made` as the conditioner, in `orientation`.
     ///
     /// # Errors
+    /// [`FlowConfigError::ZeroTransformerParams`] for a transformer that asks for no parameters,
     /// [`FlowConfigError::ConditionerWidth`] when the MADE's `params_per_dim` differs from the
     /// transformer's; the transformer's own validation error for bad settings.
     pub fn new(made: Made, transformer: TransformerSpec, orientation: Orientation) -> Result<Self> {

@@ -1,6 +1,6 @@
 //! [`Orientation`]: which side of a masked autoregressive layer its conditioner reads.
 
-use burn::config::Config;
+use serde::{Deserialize, Serialize};
 
 /// Which side of the layer the MADE conditioner reads, and so which direction costs one pass.
 ///
@@ -14,13 +14,16 @@ use burn::config::Config;
 ///
 /// The one-pass direction is the one whose *input* is the side the MADE reads: every `θ_i` comes
 /// out of one evaluation. The other direction must solve for its output coordinate by coordinate.
-#[derive(Config, Debug, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Orientation {
     /// Masked autoregressive flow (Papamakarios et al. 2017): the conditioner reads the **data**
     /// side. Density in one pass, sampling in `D`.
+    #[serde(alias = "Maf", alias = "MAF")]
     Maf,
     /// Inverse autoregressive flow (Kingma et al. 2016): the conditioner reads the **base** side.
     /// Sampling (with its log-density) in one pass, the density of outside data in `D`.
+    #[serde(alias = "Iaf", alias = "IAF")]
     Iaf,
 }
 
@@ -44,5 +47,11 @@ impl Orientation {
             Orientation::Maf => "maf",
             Orientation::Iaf => "iaf",
         }
+    }
+}
+
+impl std::fmt::Display for Orientation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }

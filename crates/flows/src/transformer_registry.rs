@@ -13,7 +13,8 @@ use crate::transformer_spec::TransformerSpec;
 /// How to rebuild one transformer kind from its saved settings.
 #[derive(Clone, Copy)]
 struct Registration {
-    type_id: fn() -> TypeId,
+    type_id: TypeId,
+    type_name: &'static str,
     from_settings: fn(serde_json::Value) -> Result<TransformerSpec>,
     default: fn() -> TransformerSpec,
 }
@@ -23,15 +24,43 @@ impl Registration {
         (
             T::KIND,
             Self {
-                type_id: TypeId::of::<T>,
+                type_id: TypeId::of::<T>(),
+                type_name: std::any::type_name::<T>(),
                 from_settings: |settings| {
-                    let transformer: T = serde_json::from_value(settings).map_err(|e| {
-                        FlowConfigError::BadTransformer {
-                            kind: T::KIND.to_string(),
-                            reason: e.to_string(),
+                    let bad = |reason: String| FlowConfigError::BadTransformer {
+                        kind: T::KIND.to_string(),
+                        reason,
+                    };
+                    let given: Vec<String> = match &settings {
+                        serde_json::Value::Object(map) => map.keys().cloned().collect(),
+                        _ => Vec::new(),
+                    };
+                    // A unit struct (no settings) reads from `null`, not from `{}`.
+                    let settings = match settings {
+                        serde_json::Value::Object(map) if map.is_empty() => {
+                            serde_json::from_value::<T>(serde_json::Value::Null)
+                                .map(|_| serde_json::Value::Null)
+                                .unwrap_or(serde_json::Value::Object(map))
                         }
-                    })?;
-                    Ok(TransformerSpec::new(transformer))
+                        other => other,
+                    };
+                    let transformer: T =
+                        serde_json::from_value(settings).map_err(|e| bad(e.to_string()))?;
+                    let spec = TransformerSpec::new(transformer);
+                    // Settings the type does not have would be dropped silently: refuse them.
+                    let unknown: Vec<&String> = given
+                        .iter()
+                        .filter(|k| !spec.settings().contains_key(k.as_str()))
+                        .collect();
+                    if !unknown.is_empty() {
+                        return Err(bad(format!(
+                            "unknown settings {unknown:?}; {} has {:?}",
+                            T::KIND,
+                            spec.settings().keys().collect::<Vec<_>>()
+                        ))
+                        .into());
+                    }
+                    Ok(spec)
                 },
                 default: || TransformerSpec::new(T::default()),
             },
@@ -58,20 +87,19 @@ fn registry() -> &'static RwLock<BTreeMap<&'static str, Registration>> {
 /// registry; reading one back from JSON does.
 ///
 /// # Errors
-/// [`FlowConfigError::BadTransformer`] when another type is registered under the same name.
+/// [`FlowConfigError::DuplicateTransformerKind`] when another type is registered under the same
+/// name.
 pub fn register_transformer<T: TransformerKind>() -> Result<()> {
     let (kind, registration) = Registration::of::<T>();
     let mut map = registry().write().unwrap_or_else(|e| e.into_inner());
     match map.get(kind) {
-        Some(existing) if (existing.type_id)() != TypeId::of::<T>() => {
-            Err(NflowError::FlowConfig(FlowConfigError::BadTransformer {
+        Some(existing) if existing.type_id != TypeId::of::<T>() => Err(NflowError::FlowConfig(
+            FlowConfigError::DuplicateTransformerKind {
                 kind: kind.to_string(),
-                reason: format!(
-                    "the name is already registered by another type; cannot register {}",
-                    std::any::type_name::<T>()
-                ),
-            }))
-        }
+                existing: existing.type_name.to_string(),
+                new: std::any::type_name::<T>().to_string(),
+            },
+        )),
         Some(_) => Ok(()),
         None => {
             map.insert(kind, registration);
@@ -83,8 +111,12 @@ pub fn register_transformer<T: TransformerKind>() -> Result<()> {
 /// Every registered transformer kind, with its default settings, ordered by name: what the test
 /// registry runs through the bijector harness.
 pub fn registered_transformers() -> Vec<TransformerSpec> {
-    let map = registry().read().unwrap_or_else(|e| e.into_inner());
-    map.values().map(|r| (r.default)()).collect()
+    let defaults: Vec<fn() -> TransformerSpec> = {
+        let map = registry().read().unwrap_or_else(|e| e.into_inner());
+        map.values().map(|r| r.default).collect()
+    };
+    // User code (`Default`, `Serialize`) runs without the lock held.
+    defaults.into_iter().map(|default| default()).collect()
 }
 
 /// Rebuilds a transformer of registered kind `kind` from its settings.

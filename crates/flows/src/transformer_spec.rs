@@ -6,6 +6,8 @@ use std::sync::Arc;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use nflow_core::FlowConfigError;
+
 use crate::transformer::{ElementwiseTransformer, TransformerKind};
 use crate::transformer_registry::transformer_from_settings;
 
@@ -36,11 +38,12 @@ impl TransformerSpec {
     /// Wraps `transformer` (its settings are validated when a flow is built).
     ///
     /// # Panics
-    /// When `T` does not serialise to a JSON object (a struct with named fields), which
-    /// [`TransformerKind`] requires.
+    /// When `T` does not serialise to a JSON object (a struct with named fields, or a unit
+    /// struct) without a field named `kind`, which [`TransformerKind`] requires.
     pub fn new<T: TransformerKind>(transformer: T) -> Self {
         let settings = match serde_json::to_value(&transformer) {
-            Ok(serde_json::Value::Object(map)) => map,
+            Ok(serde_json::Value::Object(map)) if !map.contains_key("kind") => map,
+            Ok(serde_json::Value::Null) => serde_json::Map::new(),
             Ok(other) => panic!(
                 "transformer {:?} must serialise to a JSON object of settings, got {other}",
                 T::KIND
@@ -67,6 +70,36 @@ impl TransformerSpec {
     /// The transformer.
     pub fn transformer(&self) -> &dyn ElementwiseTransformer {
         self.transformer.as_ref()
+    }
+
+    /// Reads a transformer from its saved form `{"kind": …, …settings}` through the
+    /// [registry](crate::register_transformer).
+    ///
+    /// # Errors
+    /// [`FlowConfigError::UnknownTransformer`] (listing the registered kinds) for a kind nobody
+    /// registered, [`FlowConfigError::BadTransformer`] for settings that do not parse (unknown
+    /// fields included), or a value that is not an object with a string `kind`.
+    pub fn from_json(value: serde_json::Value) -> nflow_core::Result<Self> {
+        let bad = |reason: String| {
+            nflow_core::NflowError::FlowConfig(FlowConfigError::BadTransformer {
+                kind: String::new(),
+                reason,
+            })
+        };
+        let serde_json::Value::Object(mut map) = value else {
+            return Err(bad(format!(
+                "a transformer is a JSON object with a \"kind\", got {value}"
+            )));
+        };
+        match map.remove("kind") {
+            Some(serde_json::Value::String(kind)) => {
+                transformer_from_settings(&kind, serde_json::Value::Object(map))
+            }
+            Some(other) => Err(bad(format!(
+                "a transformer's \"kind\" must be a string, got {other}"
+            ))),
+            None => Err(bad("a transformer needs a \"kind\"".into())),
+        }
     }
 
     /// The transformer as its concrete type, when it is a `T`.
@@ -105,17 +138,7 @@ impl Serialize for TransformerSpec {
 
 impl<'de> Deserialize<'de> for TransformerSpec {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let mut map = serde_json::Map::<String, serde_json::Value>::deserialize(deserializer)?;
-        let kind = match map.remove("kind") {
-            Some(serde_json::Value::String(kind)) => kind,
-            Some(other) => {
-                return Err(D::Error::custom(format!(
-                    "a transformer's \"kind\" must be a string, got {other}"
-                )));
-            }
-            None => return Err(D::Error::custom("a transformer needs a \"kind\"")),
-        };
-        transformer_from_settings(&kind, serde_json::Value::Object(map))
-            .map_err(|e| D::Error::custom(e.to_string()))
+        let value = serde_json::Value::deserialize(deserializer)?;
+        TransformerSpec::from_json(value).map_err(|e| D::Error::custom(e.to_string()))
     }
 }

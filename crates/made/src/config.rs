@@ -94,7 +94,7 @@ impl MadeConfig {
     /// Checks the configuration and builds every mask set (pure, no tensors).
     ///
     /// # Errors
-    /// The [`MadeError`] describing the first problem found, boxed in
+    /// The [`MadeError`] describing the first problem found, as
     /// [`NflowError::Made`](nflow_core::NflowError::Made).
     pub fn mask_sets(&self) -> Result<Vec<MaskSet>> {
         if self.features == 0 {

@@ -5,19 +5,20 @@ use std::path::Path;
 use burn::module::Module;
 use burn::tensor::module::linear;
 use burn::tensor::{Device, Tensor};
-use nflow_core::persist::{read_json_config, save_model_dir};
+use nflow_core::Result;
+use nflow_core::persist::{ModelConfig, load_model, save_model};
 use nflow_core::validate::{check_context, check_matrix};
-use nflow_core::{Result, load_module};
 
 use crate::config::MadeConfig;
 use crate::mask_set::{MaskSet, PURPOSE_WEIGHTS, derive_seed};
 use crate::masked_linear::MaskedLinear;
 use nflow_core::MadeError;
 
-/// File name of a saved MADE's configuration inside its directory.
-pub const CONFIG_FILE: &str = "made.json";
-/// File name of a saved MADE's weights inside its directory.
-pub const WEIGHTS_FILE: &str = "made.bpk";
+/// File name of a saved MADE's configuration (with format version and weights checksum) inside
+/// its model directory.
+pub const CONFIG_FILE: &str = nflow_core::persist::MODEL_CONFIG_FILE;
+/// File name of a saved MADE's weights inside its model directory.
+pub const WEIGHTS_FILE: &str = nflow_core::persist::MODEL_WEIGHTS_FILE;
 
 /// A MADE network: one feed-forward pass gives all `D` autoregressive conditionals.
 ///
@@ -250,25 +251,34 @@ impl Made {
         self
     }
 
-    /// Saves the configuration (including the mask set in use) as `made.json` and the weights as
-    /// `made.bpk` in `dir` (created if missing). Each file is written atomically.
+    /// Saves the MADE as the model directory `dir` (format v1: `flow.json` with the configuration,
+    /// including the mask set in use, and `flow.bpk` with the weights), atomically: see
+    /// [`save_model`].
     ///
     /// # Errors
     /// [`NflowError::Io`](nflow_core::NflowError::Io) when the directory or files cannot be written.
     pub fn save(&self, dir: impl AsRef<Path>) -> Result<()> {
-        save_model_dir(dir, CONFIG_FILE, &self.config, WEIGHTS_FILE, self)
+        save_model(dir, &self.config, self)
     }
 
     /// Loads a MADE saved by [`Made::save`] onto `device`: it computes exactly what the saved one
     /// did, with the same ordering, mask set and weights.
     ///
     /// # Errors
-    /// [`NflowError::Io`](nflow_core::NflowError::Io) for missing files, [`NflowError::Load`](nflow_core::NflowError::Load) for a malformed config or weights
-    /// that do not fit it, [`NflowError::Made`](nflow_core::NflowError::Made) for a config that is well-formed but invalid.
+    /// As [`load_model`]: [`NflowError::Io`](nflow_core::NflowError::Io) for missing files,
+    /// [`NflowError::Load`](nflow_core::NflowError::Load) for a malformed config or weights that do
+    /// not fit it, [`NflowError::Checksum`](nflow_core::NflowError::Checksum) for changed weights,
+    /// [`NflowError::Made`](nflow_core::NflowError::Made) for a config that is well-formed but
+    /// invalid.
     pub fn load(dir: impl AsRef<Path>, device: &Device) -> Result<Self> {
-        let dir = dir.as_ref();
-        let config: MadeConfig = read_json_config(dir.join(CONFIG_FILE), "MADE config")?;
-        let made = config.init(device)?;
-        load_module(made, dir.join(WEIGHTS_FILE))
+        Ok(load_model::<MadeConfig>(dir, device)?.1)
+    }
+}
+
+impl ModelConfig for MadeConfig {
+    type Model = Made;
+
+    fn init(&self, device: &Device) -> Result<Made> {
+        MadeConfig::init(self, device)
     }
 }

@@ -296,6 +296,18 @@ fn loading_broken_directories_gives_typed_errors() {
         dir.join(nflow_made::WEIGHTS_FILE),
     )
     .unwrap();
+    // The recorded checksum catches the swap...
+    assert!(matches!(
+        Made::load(&dir, &device),
+        Err(NflowError::Checksum { .. })
+    ));
+    // ...and with a checksum that matches, the shapes still do not fit the config.
+    let other_weights = std::fs::read(dir.join(nflow_made::WEIGHTS_FILE)).unwrap();
+    let mut file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join(nflow_made::CONFIG_FILE)).unwrap())
+            .unwrap();
+    file["weights_sha256"] = nflow_core::persist::sha256_hex(&other_weights).into();
+    std::fs::write(dir.join(nflow_made::CONFIG_FILE), file.to_string()).unwrap();
     assert!(matches!(
         Made::load(&dir, &device),
         Err(NflowError::Load { .. })

@@ -11,7 +11,7 @@
 //!
 //! # fn main() -> nflow::Result<()> {
 //! let device = default_device();
-//! let splits = ToyDataset::Moons.sample(2_000, 0).split(0.8, 0.1, 0)?;
+//! let splits = ToyDataset::Moons.sample(2_000, 0)?.split(0.8, 0.1, 0)?;
 //! let maf = MafConfig::new(2).with_layers(2).with_hidden_sizes(vec![16, 16]).init(&device)?;
 //! let trainer = Trainer::new(TrainerConfig::new().with_max_steps(20).with_progress(false))?;
 //! let (maf, _report) = trainer.fit(maf, &splits.train, &splits.validation, &device)?;
@@ -31,7 +31,7 @@
 //!
 //! | module | what |
 //! |---|---|
-//! | [`core`] | `Bijector`, `Chain`, `Then`, `Inverse`, distributions, `Flow`, persistence, device choice, the test harness (feature `testing` of `nflow-core`) |
+//! | [`core`] | `Bijector`, `Chain`, `Then`, `Inverse`, distributions, `Flow`, persistence, device choice, the bijector test harness (`core::testing`, with this crate's feature `testing`) |
 //! | [`made`] | degrees, masks, `Made` |
 //! | [`flows`] | transformers, `MaskedAutoregressive`, permutations, batch norm, `AutoregressiveFlowConfig` |
 //! | [`train`] | `Dataset`, `Trainer`, the 2-D toy densities |
@@ -57,6 +57,11 @@ pub use nflow_train as train;
 pub use nflow_core::burn;
 /// The rand version nflow's sampling takes generators from.
 pub use rand;
+/// serde, for configs of your own (a [`ModelConfig`](core::persist::ModelConfig) derives
+/// `Serialize` and `Deserialize`).
+pub use serde;
+/// serde_json, in which configs and model directories are written.
+pub use serde_json;
 
 /// The one error type of nflow: every fallible call in every nflow crate returns it. Typed
 /// configuration errors ([`MadeError`](core::MadeError), [`FlowConfigError`](core::FlowConfigError))
@@ -74,15 +79,16 @@ pub mod prelude {
     pub use nflow_core::burn;
     pub use nflow_core::persist::{ModelConfig, load_model, save_model};
     pub use nflow_core::{
-        Bijector, Chain, DiagNormal, Distribution, Flow, GaussianBase, GaussianBaseKind, Inverse,
-        StandardNormal, Then, default_device, device_from_name,
+        Bijector, Chain, DiagNormal, Distribution, Flow, FlowConfigError, GaussianBase,
+        GaussianBaseKind, Inverse, MadeError, StandardNormal, Then, default_device,
+        device_from_name,
     };
     pub use nflow_flows::{
         AffineTransformer, AutoregressiveFlow, AutoregressiveFlowConfig, ElementwiseTransformer,
         FlowLayer, IafConfig, MafConfig, MaskedAutoregressive, Orientation, PermutationKind,
-        TransformerKind, TransformerSpec, register_transformer,
+        TransformerKind, TransformerSpec, register_transformer, registered_transformers,
     };
-    pub use nflow_made::{Activation, HiddenDegrees, MadeConfig, Ordering};
+    pub use nflow_made::{Activation, HiddenDegrees, MadeConfig};
     pub use nflow_train::{Dataset, ToyDataset, Trainer, TrainerConfig};
     pub use rand::SeedableRng;
     pub use rand::rngs::StdRng;

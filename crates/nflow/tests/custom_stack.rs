@@ -7,9 +7,8 @@ use nflow::burn::module::Param;
 use nflow::core::testing::{
     HarnessConfig, assert_bijector, configure_f64, params_without_gradient,
 };
-use nflow::flows::FlowLayer;
 use nflow::prelude::*;
-use serde::{Deserialize, Serialize};
+use nflow::serde::{Deserialize, Serialize};
 
 /// The sinh-arcsinh transformation (Jones & Pewsey 2009), elementwise, with learnable skew `ε`
 /// and tail weight `δ = e^{t}`: `x = sinh((asinh z + ε) / δ)`. Heavier or lighter tails than the
@@ -69,8 +68,10 @@ impl Bijector for SinhArcsinh {
     }
 }
 
-/// The config of the whole stack: a built-in MAF, then the user's layer at the data end.
+/// The config of the whole stack: a built-in MAF, then the user's layer at the data end. (serde's
+/// derive through nflow's re-export: no serde dependency of one's own.)
 #[derive(Debug, Serialize, Deserialize)]
+#[serde(crate = "nflow::serde")]
 struct StackConfig {
     flow: AutoregressiveFlowConfig,
     skew: Vec<f64>,
@@ -131,6 +132,7 @@ fn the_stack_trains_and_saves_and_loads_exactly() {
     let on_training = stack.clone().to_device(&training).train();
     let x = ToyDataset::Moons
         .sample(64, 1)
+        .unwrap()
         .batch(&(0..64).collect::<Vec<_>>(), &training);
     let loss = on_training.log_prob(x, None).unwrap().mean().neg();
     let missing = params_without_gradient(&on_training, &loss.backward());
@@ -139,6 +141,7 @@ fn the_stack_trains_and_saves_and_loads_exactly() {
     // The trainer fits the stack like any flow.
     let splits = ToyDataset::Moons
         .sample(1500, 0)
+        .unwrap()
         .split(0.8, 0.1, 0)
         .unwrap();
     let trainer = Trainer::new(
@@ -149,7 +152,7 @@ fn the_stack_trains_and_saves_and_loads_exactly() {
             .with_progress(false),
     )
     .unwrap();
-    let before = nflow::train::mean_nll(&stack, &splits.validation, &device);
+    let before = nflow::train::mean_nll(&stack, &splits.validation, &device).unwrap();
     let (trained, report) = trainer
         .fit(stack, &splits.train, &splits.validation, &device)
         .unwrap();

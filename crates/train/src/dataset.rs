@@ -1,22 +1,29 @@
-//! [`Dataset`]: an in-memory `[n, D]` table of `f32`, with splitting and standardisation.
+//! [`Dataset`]: an in-memory `[n, D]` table of `f32` with optional `[n, C]` context columns, with
+//! splitting.
 
 use burn::tensor::{Device, Tensor, TensorData};
-use nflow_core::{NflowError, Result};
+use nflow_core::{NflowError, Result, Standardizer};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
-/// An in-memory dataset of `n` rows and `D` columns of `f32`, every value finite.
+/// An in-memory dataset of `n` rows and `D` columns of `f32`, every value finite, optionally with
+/// `C` context columns per row (the `c` of a conditional density `p(x | c)`).
 ///
-/// `log_det_offset` is the log-Jacobian of the map from the original data to these values, per
-/// row: a model's log-density on these values plus the offset is the log-density in the original
-/// units (0 for raw data; `−Σ log σ_j` after [`Standardizer::apply`]). Trainers report
-/// log-likelihoods with it included.
+/// ```
+/// use nflow_train::Dataset;
+///
+/// let data = Dataset::from_rows(&[[0.0, 1.0], [2.0, 3.0]]).unwrap()
+///     .with_context_rows(&[[0.5], [-0.5]])
+///     .unwrap();
+/// assert_eq!((data.rows(), data.cols(), data.context_cols()), (2, 2, 1));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dataset {
     values: Vec<f32>,
     cols: usize,
-    log_det_offset: f64,
+    context: Vec<f32>,
+    context_cols: usize,
 }
 
 impl Dataset {
@@ -44,8 +51,57 @@ impl Dataset {
         Ok(Self {
             values,
             cols,
-            log_det_offset: 0.0,
+            context: Vec::new(),
+            context_cols: 0,
         })
+    }
+
+    /// The same rows with `context_cols` context columns, row-major (one context row per data
+    /// row).
+    ///
+    /// # Errors
+    /// [`NflowError::ShapeMismatch`] when `context_cols == 0` or the values are not one row of
+    /// `context_cols` per data row; [`NflowError::NonFinite`] naming the first bad value.
+    pub fn with_context(mut self, context: Vec<f32>, context_cols: usize) -> Result<Self> {
+        if context_cols == 0 || context.len() != self.rows() * context_cols {
+            return Err(NflowError::shape_mismatch(
+                "dataset context",
+                format!("[{}, C >= 1] (one context row per data row)", self.rows()),
+                format!("{} values in rows of {context_cols}", context.len()),
+            ));
+        }
+        if let Some((index, &value)) = context.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(NflowError::NonFinite {
+                what: "dataset context".into(),
+                row: index / context_cols,
+                column: index % context_cols,
+                value: value as f64,
+            });
+        }
+        self.context = context;
+        self.context_cols = context_cols;
+        Ok(self)
+    }
+
+    /// [`Dataset::with_context`] from rows, which must all have the same width.
+    ///
+    /// # Errors
+    /// As [`Dataset::with_context`]; a row of another width is a shape mismatch naming it.
+    pub fn with_context_rows<R: AsRef<[f64]>>(self, rows: &[R]) -> Result<Self> {
+        let cols = rows.first().map_or(0, |r| r.as_ref().len());
+        let mut values = Vec::with_capacity(rows.len() * cols);
+        for (index, row) in rows.iter().enumerate() {
+            let row = row.as_ref();
+            if row.len() != cols {
+                return Err(NflowError::shape_mismatch(
+                    format!("dataset context row {index}"),
+                    format!("{cols} columns (as row 0)"),
+                    format!("{} columns", row.len()),
+                ));
+            }
+            values.extend(row.iter().map(|&v| v as f32));
+        }
+        self.with_context(values, cols)
     }
 
     /// A dataset from rows, which must all have the same width.
@@ -90,9 +146,36 @@ impl Dataset {
         &self.values[i * self.cols..(i + 1) * self.cols]
     }
 
-    /// The per-row log-Jacobian from the original data to these values.
-    pub fn log_det_offset(&self) -> f64 {
-        self.log_det_offset
+    /// Number of context columns `C` (0: no context).
+    pub fn context_cols(&self) -> usize {
+        self.context_cols
+    }
+
+    /// Row-major context values (empty without a context).
+    pub fn context_values(&self) -> &[f32] {
+        &self.context
+    }
+
+    /// Per-column means and standard deviations of the data columns, to put inside a flow
+    /// (`AutoregressiveFlowConfig::with_standardizer`).
+    pub fn fit_standardizer(&self) -> Standardizer {
+        Standardizer::fit(&self.values, self.cols).expect("a dataset is non-empty and finite")
+    }
+
+    /// The context rows at `indices` as a `[len, C]` tensor (`None` without a context).
+    pub fn context_batch(&self, indices: &[usize], device: &Device) -> Option<Tensor<2>> {
+        if self.context_cols == 0 {
+            return None;
+        }
+        let c = self.context_cols;
+        let mut values = Vec::with_capacity(indices.len() * c);
+        for &i in indices {
+            values.extend_from_slice(&self.context[i * c..(i + 1) * c]);
+        }
+        Some(Tensor::from_data(
+            TensorData::new(values, [indices.len(), c]),
+            device,
+        ))
     }
 
     /// The rows at `indices`, in that order, as a `[len, D]` tensor on `device`.
@@ -114,13 +197,17 @@ impl Dataset {
 
     fn subset(&self, indices: &[usize]) -> Dataset {
         let mut values = Vec::with_capacity(indices.len() * self.cols);
+        let c = self.context_cols;
+        let mut context = Vec::with_capacity(indices.len() * c);
         for &i in indices {
             values.extend_from_slice(self.row(i));
+            context.extend_from_slice(&self.context[i * c..(i + 1) * c]);
         }
         Dataset {
             values,
             cols: self.cols,
-            log_det_offset: self.log_det_offset,
+            context,
+            context_cols: c,
         }
     }
 
@@ -160,81 +247,4 @@ pub struct Splits {
     pub validation: Dataset,
     /// Rows for the final report.
     pub test: Dataset,
-}
-
-/// Per-column standardisation `u = (x − μ) / σ`, fitted on training data.
-///
-/// Its log-Jacobian `−Σ_j log σ_j` is carried by every standardised [`Dataset`], so log-densities
-/// reported on standardised data are in the original units once it is added.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Standardizer {
-    /// Column means `μ`.
-    pub mean: Vec<f64>,
-    /// Column standard deviations `σ` (1 for a constant column).
-    pub std: Vec<f64>,
-}
-
-impl Standardizer {
-    /// Fits means and standard deviations (population) of every column.
-    pub fn fit(data: &Dataset) -> Self {
-        let (n, d) = (data.rows() as f64, data.cols());
-        let mut mean = vec![0.0; d];
-        for i in 0..data.rows() {
-            for (m, &v) in mean.iter_mut().zip(data.row(i)) {
-                *m += v as f64 / n;
-            }
-        }
-        let mut var = vec![0.0; d];
-        for i in 0..data.rows() {
-            for ((s, &v), m) in var.iter_mut().zip(data.row(i)).zip(&mean) {
-                *s += (v as f64 - m).powi(2) / n;
-            }
-        }
-        let std = var
-            .into_iter()
-            .map(|v: f64| if v > 0.0 { v.sqrt() } else { 1.0 })
-            .collect();
-        Self { mean, std }
-    }
-
-    /// `−Σ_j log σ_j`: the log-Jacobian of `x ↦ u` per row.
-    pub fn log_det(&self) -> f64 {
-        -self.std.iter().map(|s| s.ln()).sum::<f64>()
-    }
-
-    /// Standardises `data` (which must have the fitted width).
-    ///
-    /// # Errors
-    /// [`NflowError::ShapeMismatch`] for a different width.
-    pub fn apply(&self, data: &Dataset) -> Result<Dataset> {
-        if data.cols() != self.mean.len() {
-            return Err(NflowError::shape_mismatch(
-                "standardised data",
-                format!("{} columns", self.mean.len()),
-                format!("{} columns", data.cols()),
-            ));
-        }
-        let d = data.cols();
-        let values = data
-            .values()
-            .iter()
-            .enumerate()
-            .map(|(k, &v)| ((v as f64 - self.mean[k % d]) / self.std[k % d]) as f32)
-            .collect();
-        Ok(Dataset {
-            values,
-            cols: d,
-            log_det_offset: data.log_det_offset() + self.log_det(),
-        })
-    }
-
-    /// Maps standardised values back to the original units, row-major.
-    pub fn invert(&self, standardised: &[f64]) -> Vec<f64> {
-        let d = self.mean.len();
-        standardised
-            .iter()
-            .enumerate()
-            .map(|(k, &u)| u * self.std[k % d] + self.mean[k % d])
-            .collect()
-    }
 }

@@ -171,13 +171,24 @@ impl ToyDataset {
     }
 
     /// `n` points drawn with `seed`, as a dataset.
-    pub fn sample(&self, n: usize, seed: u64) -> Dataset {
+    ///
+    /// # Errors
+    /// [`NflowError::ShapeMismatch`](nflow_core::NflowError::ShapeMismatch) for `n == 0` (a
+    /// dataset has at least one row).
+    pub fn sample(&self, n: usize, seed: u64) -> nflow_core::Result<Dataset> {
+        if n == 0 {
+            return Err(nflow_core::NflowError::shape_mismatch(
+                format!("{} sample", self.name()),
+                "at least 1 row",
+                "0 rows",
+            ));
+        }
         let mut rng = StdRng::seed_from_u64(seed);
         let values: Vec<f32> = (0..n)
             .flat_map(|_| self.draw(&mut rng))
             .map(|v| v as f32)
             .collect();
-        Dataset::from_flat(values, 2).expect("toy samples are finite")
+        Dataset::from_flat(values, 2)
     }
 
     /// How [`ToyDataset::log_density`] is computed.

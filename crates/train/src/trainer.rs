@@ -13,7 +13,7 @@ use burn::module::Module;
 use burn::optim::{AdamConfig, AdamWConfig, GradientsParams};
 use burn::tensor::Device;
 use indicatif::{ProgressBar, ProgressStyle};
-use nflow_core::{Distribution, NflowError};
+use nflow_core::{Distribution, NflowError, TrainerConfigError};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -142,23 +142,63 @@ pub struct Trainer {
     config: TrainerConfig,
 }
 
-/// Per-row log-densities of `data` under `model`, in data units (the dataset's standardisation
-/// log-Jacobian added), evaluated in chunks of 8192 rows.
-pub fn log_densities<M: Distribution>(model: &M, data: &Dataset, device: &Device) -> Vec<f64> {
+/// Per-row log-densities of `data` (with its context, for a conditional model) under `model`,
+/// evaluated in chunks of 8192 rows. A model that standardises its input inside (a flow config's
+/// `standardizer`) gives them in the data's own units.
+///
+/// # Errors
+/// [`NflowError::ShapeMismatch`] when the data's width differs from the model's, or the
+/// dataset's context width from the model's (a conditional model needs a context, an
+/// unconditional one takes none).
+pub fn log_densities<M: Distribution>(
+    model: &M,
+    data: &Dataset,
+    device: &Device,
+) -> Result<Vec<f64>, NflowError> {
+    check_fits(model, "data", data)?;
     let indices: Vec<usize> = (0..data.rows()).collect();
-    indices
+    Ok(indices
         .chunks(8192)
         .flat_map(|part| {
-            let lp = model.log_prob_unchecked(data.batch(part, device), None);
+            let context = data.context_batch(part, device);
+            let lp = model.log_prob_unchecked(data.batch(part, device), context.as_ref());
             lp.to_data().iter::<f64>().collect::<Vec<_>>()
         })
-        .map(|v| v + data.log_det_offset())
-        .collect()
+        .collect())
 }
 
-/// Mean negative log-likelihood of `data` under `model` (nats per row, data units).
-pub fn mean_nll<M: Distribution>(model: &M, data: &Dataset, device: &Device) -> f64 {
-    -mean_and_two_standard_errors(&log_densities(model, data, device)).0
+/// Mean negative log-likelihood of `data` under `model` (nats per row).
+///
+/// # Errors
+/// As [`log_densities`].
+pub fn mean_nll<M: Distribution>(
+    model: &M,
+    data: &Dataset,
+    device: &Device,
+) -> Result<f64, NflowError> {
+    Ok(-mean_and_two_standard_errors(&log_densities(model, data, device)?).0)
+}
+
+/// A shape error unless `data` has the model's width and context width.
+fn check_fits<M: Distribution>(model: &M, name: &str, data: &Dataset) -> Result<(), NflowError> {
+    if data.cols() != model.features() {
+        return Err(NflowError::shape_mismatch(
+            name,
+            format!("[n, {}] (the model's features)", model.features()),
+            format!("[{}, {}]", data.rows(), data.cols()),
+        ));
+    }
+    if data.context_cols() != model.context_features() {
+        return Err(NflowError::shape_mismatch(
+            format!("{name} context"),
+            format!(
+                "[n, {}] (the model's context features)",
+                model.context_features()
+            ),
+            format!("[{}, {}]", data.rows(), data.context_cols()),
+        ));
+    }
+    Ok(())
 }
 
 /// The mean of `values` and two standard errors of it.
@@ -173,20 +213,40 @@ impl Trainer {
     /// A trainer with `config`.
     ///
     /// # Errors
-    /// [`NflowError::TrainerConfig`] for a zero batch size, step count or evaluation interval,
-    /// or a non-positive learning rate.
+    /// [`NflowError::TrainerConfig`] naming the first setting that cannot work (see
+    /// [`TrainerConfigError`]).
     pub fn new(config: TrainerConfig) -> Result<Self, NflowError> {
-        let bad = |m: &str| Err(NflowError::TrainerConfig(m.to_string()));
-        if config.batch_size == 0 || config.max_steps == 0 || config.eval_every == 0 {
-            return bad("batch_size, max_steps and eval_every must be at least 1");
+        use TrainerConfigError as E;
+        let c = &config;
+        let error = if c.batch_size == 0 {
+            Some(E::ZeroBatchSize)
+        } else if c.max_steps == 0 {
+            Some(E::ZeroMaxSteps)
+        } else if c.eval_every == 0 {
+            Some(E::ZeroEvalEvery)
+        } else if c.patience == 0 {
+            Some(E::ZeroPatience)
+        } else if !(c.learning_rate > 0.0 && c.learning_rate <= 1.0) {
+            Some(E::LearningRate(c.learning_rate))
+        } else if !(0.0..=c.learning_rate).contains(&c.min_learning_rate) {
+            Some(E::MinLearningRate {
+                min: c.min_learning_rate,
+                learning_rate: c.learning_rate,
+            })
+        } else if let Some(norm) = c
+            .gradient_clip_norm
+            .filter(|n| !(*n > 0.0 && n.is_finite()))
+        {
+            Some(E::GradientClipNorm(norm))
+        } else if !(c.weight_decay >= 0.0 && c.weight_decay.is_finite()) {
+            Some(E::WeightDecay(c.weight_decay))
+        } else {
+            None
+        };
+        match error {
+            Some(e) => Err(e.into()),
+            None => Ok(Self { config }),
         }
-        if !(config.learning_rate > 0.0 && config.learning_rate <= 1.0) {
-            return bad("learning_rate must be in (0, 1]");
-        }
-        if !(0.0..=config.learning_rate).contains(&config.min_learning_rate) {
-            return bad("min_learning_rate must be in [0, learning_rate]");
-        }
-        Ok(Self { config })
     }
 
     /// The settings.
@@ -202,7 +262,7 @@ impl Trainer {
                 CosineAnnealingLrSchedulerConfig::new(c.learning_rate, c.max_steps)
                     .with_min_lr(c.min_learning_rate)
                     .init()
-                    .map_err(NflowError::TrainerConfig)
+                    .map_err(|e| TrainerConfigError::Schedule(e).into())
             }
         }
     }
@@ -211,42 +271,39 @@ impl Trainer {
     /// `train`, early-stopping on `validation`; returns the best-validation model (as its
     /// inference copy, on `device`) and the report.
     ///
+    /// A conditional model (`context_features() > 0`) trains on the datasets' context columns:
+    /// it fits `p(x | c)`.
+    ///
     /// # Errors
-    /// [`NflowError::ShapeMismatch`] before any step when a dataset's width differs from the
-    /// model's; [`NflowError::TrainerConfig`] for a conditional model; [`NflowError::Diverged`]
-    /// when the loss becomes non-finite; [`NflowError::Io`] when the metrics log cannot be written.
+    /// A [`TrainFailure`] holding [`NflowError::ShapeMismatch`] before any step when a dataset's
+    /// width or context width differs from the model's; [`NflowError::Diverged`] when the training
+    /// loss becomes non-finite and [`NflowError::NonFiniteValidation`] when the validation NLL
+    /// does, each with the best model so far; [`NflowError::Io`] when the metrics log cannot be
+    /// written.
     pub fn fit<M>(
         &self,
         model: M,
         train: &Dataset,
         validation: &Dataset,
         device: &Device,
-    ) -> Result<(M, TrainReport), NflowError>
+    ) -> Result<(M, TrainReport), TrainFailure<M>>
     where
         M: Module + Distribution,
     {
         let c = &self.config;
+        let fail = |error: NflowError| TrainFailure { error, best: None };
         for (name, data) in [("training data", train), ("validation data", validation)] {
-            if data.cols() != model.features() {
-                return Err(NflowError::shape_mismatch(
-                    name,
-                    format!("[n, {}] (the model's features)", model.features()),
-                    format!("[{}, {}]", data.rows(), data.cols()),
-                ));
-            }
-        }
-        if model.context_features() != 0 {
-            return Err(NflowError::TrainerConfig(
-                "the trainer fits unconditional models; this one expects a context".into(),
-            ));
+            check_fits(&model, name, data).map_err(fail)?;
         }
         let batch_size = c.batch_size.min(train.rows());
         let mut metrics = match &c.metrics_path {
             Some(path) => Some((
-                std::fs::File::create(path).map_err(|source| NflowError::Io {
-                    path: path.clone(),
-                    source,
-                })?,
+                std::fs::File::create(path)
+                    .map_err(|source| NflowError::Io {
+                        path: path.clone(),
+                        source,
+                    })
+                    .map_err(fail)?,
                 path.clone(),
             )),
             None => None,
@@ -268,7 +325,7 @@ impl Trainer {
                 .with_grad_clipping(clip)
                 .init(),
         };
-        let mut scheduler = self.scheduler()?;
+        let mut scheduler = self.scheduler().map_err(fail)?;
         let mut rng = StdRng::seed_from_u64(c.seed);
         let mut order: Vec<usize> = (0..train.rows()).collect();
         order.shuffle(&mut rng);
@@ -298,16 +355,28 @@ impl Trainer {
                 order.shuffle(&mut rng);
                 cursor = 0;
             }
-            let x = train.batch(&order[cursor..cursor + batch_size], &train_device);
+            let rows = &order[cursor..cursor + batch_size];
+            let x = train.batch(rows, &train_device);
+            let context = train.context_batch(rows, &train_device);
             cursor += batch_size;
-            let loss = model.log_prob_unchecked(x, None).mean().neg();
+            let loss = model.log_prob_unchecked(x, context.as_ref()).mean().neg();
             let lr = scheduler.step();
             let loss_value = loss.clone().into_scalar::<f64>();
             if !loss_value.is_finite() {
                 bar.abandon();
-                return Err(NflowError::Diverged {
-                    step,
-                    loss: loss_value,
+                let progress = Progress {
+                    steps: step,
+                    batch_size,
+                    start,
+                    train_seconds,
+                    stopped_early: true,
+                };
+                return Err(TrainFailure {
+                    error: NflowError::Diverged {
+                        step,
+                        loss: loss_value,
+                    },
+                    best: progress.finish(best, history, device).map(Box::new),
                 });
             }
             let grads = GradientsParams::from_grads(loss.backward(), &model);
@@ -321,7 +390,24 @@ impl Trainer {
                 let window_seconds = window_start.elapsed().as_secs_f64();
                 train_seconds += window_seconds;
                 let inference = model.valid();
-                let validation_nll = mean_nll(&inference, validation, device);
+                let validation_nll = mean_nll(&inference, validation, device).map_err(fail)?;
+                if !validation_nll.is_finite() {
+                    bar.abandon();
+                    let progress = Progress {
+                        steps: step,
+                        batch_size,
+                        start,
+                        train_seconds,
+                        stopped_early: true,
+                    };
+                    return Err(TrainFailure {
+                        error: NflowError::NonFiniteValidation {
+                            step,
+                            nll: validation_nll,
+                        },
+                        best: progress.finish(best, history, device).map(Box::new),
+                    });
+                }
                 let improved = best.as_ref().is_none_or(|(b, _, _)| validation_nll < *b);
                 if improved {
                     best = Some((validation_nll, step, inference));
@@ -332,7 +418,7 @@ impl Trainer {
                 let record = EvalRecord {
                     step,
                     epoch: (step * batch_size) as f64 / train.rows() as f64,
-                    train_nll: window_loss / window_steps as f64 - train.log_det_offset(),
+                    train_nll: window_loss / window_steps as f64,
                     validation_nll,
                     learning_rate: lr.base(),
                     rows_per_second: (window_steps * batch_size) as f64 / window_seconds,
@@ -345,10 +431,12 @@ impl Trainer {
                 ));
                 if let Some((file, path)) = metrics.as_mut() {
                     let line = serde_json::to_string(&record).expect("records serialise");
-                    writeln!(file, "{line}").map_err(|source| NflowError::Io {
-                        path: path.clone(),
-                        source,
-                    })?;
+                    writeln!(file, "{line}")
+                        .map_err(|source| NflowError::Io {
+                            path: path.clone(),
+                            source,
+                        })
+                        .map_err(fail)?;
                 }
                 history.push(record);
                 (window_loss, window_steps) = (0.0, 0);
@@ -360,16 +448,101 @@ impl Trainer {
             }
         }
         bar.finish();
-        let (best_validation_nll, best_step, best_model) = best.expect("at least one evaluation");
-        let report = TrainReport {
+        let progress = Progress {
             steps: step,
+            batch_size,
+            start,
+            train_seconds,
+            stopped_early,
+        };
+        Ok(progress
+            .finish(best, history, device)
+            .expect("at least one evaluation"))
+    }
+}
+
+/// Where training stood, to build its report.
+struct Progress {
+    steps: usize,
+    batch_size: usize,
+    start: Instant,
+    train_seconds: f64,
+    stopped_early: bool,
+}
+
+impl Progress {
+    /// The best model (on `device`) and the report, if any evaluation succeeded.
+    fn finish<M: Module>(
+        self,
+        best: Option<(f64, usize, M)>,
+        history: Vec<EvalRecord>,
+        device: &Device,
+    ) -> Option<(M, TrainReport)> {
+        let (best_validation_nll, best_step, best_model) = best?;
+        let report = TrainReport {
+            steps: self.steps,
             best_step,
             best_validation_nll,
-            stopped_early,
-            seconds: start.elapsed().as_secs_f64(),
-            rows_per_second: (step * batch_size) as f64 / train_seconds.max(1e-9),
+            stopped_early: self.stopped_early,
+            seconds: self.start.elapsed().as_secs_f64(),
+            rows_per_second: (self.steps * self.batch_size) as f64 / self.train_seconds.max(1e-9),
             history,
         };
-        Ok((best_model.to_device(device), report))
+        Some((best_model.to_device(device), report))
+    }
+}
+
+/// Training that did not finish: the error, and the best model and report so far when at least
+/// one evaluation succeeded (a long run is not lost to a late divergence).
+///
+/// Converts into [`NflowError`] (dropping the model), so `?` works in functions returning
+/// nflow's one error type:
+///
+/// ```
+/// use nflow_flows::MafConfig;
+/// use nflow_train::{ToyDataset, Trainer, TrainerConfig};
+///
+/// fn fit() -> nflow_core::Result<f64> {
+///     let device = nflow_core::default_device();
+///     let splits = ToyDataset::Moons.sample(500, 0)?.split(0.8, 0.1, 0)?;
+///     let flow = MafConfig::new(2).with_layers(1).with_hidden_sizes(vec![8]).init(&device)?;
+///     let trainer = Trainer::new(TrainerConfig::new().with_max_steps(5).with_progress(false))?;
+///     let (_flow, report) = trainer.fit(flow, &splits.train, &splits.validation, &device)?;
+///     Ok(report.best_validation_nll)
+/// }
+/// assert!(fit().unwrap().is_finite());
+/// ```
+#[derive(Debug)]
+pub struct TrainFailure<M> {
+    /// What stopped training: a bad dataset, [`NflowError::Diverged`],
+    /// [`NflowError::NonFiniteValidation`], an unwritable metrics log.
+    pub error: NflowError,
+    /// The best-validation model (inference copy, on the caller's device) and the report up to
+    /// the failure, when an evaluation succeeded before it.
+    pub best: Option<Box<(M, TrainReport)>>,
+}
+
+impl<M> std::fmt::Display for TrainFailure<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.best.as_deref() {
+            Some((_, report)) => write!(
+                f,
+                "{} (the best model so far, from step {} with validation NLL {}, is kept)",
+                self.error, report.best_step, report.best_validation_nll
+            ),
+            None => write!(f, "{}", self.error),
+        }
+    }
+}
+
+impl<M: std::fmt::Debug> std::error::Error for TrainFailure<M> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
+impl<M> From<TrainFailure<M>> for NflowError {
+    fn from(failure: TrainFailure<M>) -> Self {
+        failure.error
     }
 }

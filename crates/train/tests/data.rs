@@ -1,5 +1,5 @@
-//! Datasets: validation naming the bad row, splitting, standardisation, and the trainer refusing
-//! bad data before any step.
+//! Datasets: validation naming the bad row, context columns, splitting, fitting a standardizer,
+//! and the trainer refusing bad data before any step.
 
 use nflow_core::NflowError;
 use nflow_flows::MafConfig;
@@ -45,7 +45,10 @@ fn training_on_bad_data_fails_before_training() {
             .with_metrics_path(Some(metrics.clone())),
     )
     .unwrap();
-    match trainer.fit(flow, &three_columns, &three_columns, &device) {
+    match trainer
+        .fit(flow, &three_columns, &three_columns, &device)
+        .map_err(|failure| failure.error)
+    {
         Err(NflowError::ShapeMismatch {
             what,
             expected,
@@ -89,29 +92,95 @@ fn split_and_standardise() {
     );
     assert!(data.split(0.9, 0.1, 0).is_err());
 
-    let standardizer = Standardizer::fit(&splits.train);
-    let standardised = standardizer.apply(&splits.train).unwrap();
-    let n = standardised.rows() as f64;
+    let standardizer = splits.train.fit_standardizer();
+    let n = splits.train.rows() as f64;
     for j in 0..2 {
-        let mean: f64 = (0..standardised.rows())
-            .map(|i| standardised.row(i)[j] as f64)
+        let mean: f64 = (0..splits.train.rows())
+            .map(|i| splits.train.row(i)[j] as f64)
             .sum::<f64>()
             / n;
-        let var: f64 = (0..standardised.rows())
-            .map(|i| (standardised.row(i)[j] as f64 - mean).powi(2))
-            .sum::<f64>()
-            / n;
-        assert!(
-            mean.abs() < 1e-5 && (var - 1.0).abs() < 1e-4,
-            "column {j}: {mean} {var}"
-        );
+        assert!((standardizer.mean[j] - mean).abs() < 1e-9);
     }
     // log|det| of x -> (x - m)/s is -Σ log s; the second column is 3× the first.
     let expected = -(standardizer.std[0].ln() + standardizer.std[1].ln());
-    assert!((standardised.log_det_offset() - expected).abs() < 1e-12);
+    assert!((standardizer.log_det() - expected).abs() < 1e-12);
     assert!((standardizer.std[1] / standardizer.std[0] - 3.0).abs() < 1e-9);
-    let back = standardizer.invert(&[standardised.row(0)[0] as f64, standardised.row(0)[1] as f64]);
-    assert!((back[0] - splits.train.row(0)[0] as f64).abs() < 1e-4);
+}
+
+#[test]
+fn context_columns_follow_their_rows_through_splits_and_batches() {
+    let device = nflow_core::default_device();
+    let rows: Vec<[f64; 2]> = (0..50).map(|i| [i as f64, -(i as f64)]).collect();
+    let context: Vec<[f64; 1]> = (0..50).map(|i| [1000.0 + i as f64]).collect();
+    let data = Dataset::from_rows(&rows)
+        .unwrap()
+        .with_context_rows(&context)
+        .unwrap();
+    let splits = data.split(0.6, 0.2, 4).unwrap();
+    for part in [&splits.train, &splits.validation, &splits.test] {
+        assert_eq!(part.context_cols(), 1);
+        for i in 0..part.rows() {
+            assert_eq!(part.context_values()[i], 1000.0 + part.row(i)[0]);
+        }
+    }
+    let batch = splits.train.context_batch(&[2, 0], &device).unwrap();
+    let values: Vec<f32> = batch.to_data().iter::<f32>().collect();
+    assert_eq!(
+        values,
+        vec![
+            splits.train.context_values()[2],
+            splits.train.context_values()[0]
+        ]
+    );
+    assert!(
+        Dataset::from_rows(&rows)
+            .unwrap()
+            .context_batch(&[0], &device)
+            .is_none()
+    );
+
+    // Wrong counts and non-finite context values are named.
+    assert!(matches!(
+        Dataset::from_rows(&rows)
+            .unwrap()
+            .with_context(vec![0.0; 49], 1),
+        Err(NflowError::ShapeMismatch { .. })
+    ));
+    let mut bad = vec![0.0f32; 100];
+    bad[51] = f32::NAN;
+    match Dataset::from_rows(&rows).unwrap().with_context(bad, 2) {
+        Err(NflowError::NonFinite { row, column, .. }) => assert_eq!((row, column), (25, 1)),
+        other => panic!("expected NonFinite, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_standardizer_that_does_not_fit_is_a_typed_error() {
+    let device = nflow_core::default_device();
+    // A deserialised standardizer with mismatched lengths, or a zero scale.
+    for (json, what) in [
+        (
+            r#"{"mean": [0.0], "std": [1.0, 1.0]}"#,
+            "1 means and 2 scales",
+        ),
+        (
+            r#"{"mean": [0.0, 0.0], "std": [1.0, 0.0]}"#,
+            "scale of column 1",
+        ),
+    ] {
+        let standardizer: Standardizer = serde_json::from_str(json).unwrap();
+        match MafConfig::new(2)
+            .with_standardizer(Some(standardizer))
+            .init(&device)
+        {
+            Err(NflowError::FlowConfig(nflow_core::FlowConfigError::BadStandardizer(reason))) => {
+                assert!(reason.contains(what), "{reason}")
+            }
+            other => panic!("expected BadStandardizer, got {other:?}"),
+        }
+    }
+    assert!(Standardizer::fit(&[], 2).is_err());
+    assert!(Standardizer::fit(&[1.0, f32::NAN], 2).is_err());
 }
 
 #[test]

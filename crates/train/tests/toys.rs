@@ -55,7 +55,7 @@ fn sample_entropy_matches_the_independent_python_estimate() {
         (ToyDataset::TwoSpirals, 2.644, 0.003),
     ];
     for (toy, entropy, their_2se) in python {
-        let sample = toy.sample(20_000, 7);
+        let sample = toy.sample(20_000, 7).unwrap();
         let reference = toy.reference(&sample);
         let ours = -reference.mean_log_density;
         let allowed = reference.two_standard_errors + their_2se + 1e-3;
@@ -72,8 +72,12 @@ fn sample_entropy_matches_the_independent_python_estimate() {
 fn names_round_trip_and_samples_are_seeded() {
     for toy in ToyDataset::ALL {
         assert_eq!(ToyDataset::from_name(toy.name()), Some(toy));
-        assert_eq!(toy.sample(50, 3), toy.sample(50, 3));
-        assert_ne!(toy.sample(50, 3), toy.sample(50, 4));
+        assert_eq!(toy.sample(50, 3).unwrap(), toy.sample(50, 3).unwrap());
+        assert_ne!(toy.sample(50, 3).unwrap(), toy.sample(50, 4).unwrap());
+        assert!(matches!(
+            toy.sample(0, 3),
+            Err(nflow_core::NflowError::ShapeMismatch { .. })
+        ));
     }
     assert_eq!(ToyDataset::from_name("swissroll"), None);
 }

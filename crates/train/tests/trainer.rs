@@ -2,6 +2,8 @@
 //! reproducible from its seeds.
 
 use nflow_flows::{IafConfig, MafConfig};
+#[allow(unused_imports)]
+use nflow_train::TrainFailure;
 use nflow_train::{LrSchedule, OptimizerKind, ToyDataset, Trainer, TrainerConfig, mean_nll};
 
 fn small_maf(device: &burn::tensor::Device) -> nflow_flows::AutoregressiveFlow {
@@ -18,6 +20,7 @@ fn training_lowers_the_nll_restores_the_best_weights_and_logs_metrics() {
     let device = nflow_core::default_device();
     let splits = ToyDataset::EightGaussians
         .sample(6000, 0)
+        .unwrap()
         .split(0.7, 0.15, 0)
         .unwrap();
     let metrics =
@@ -33,7 +36,7 @@ fn training_lowers_the_nll_restores_the_best_weights_and_logs_metrics() {
             .with_metrics_path(Some(metrics.clone())),
     )
     .unwrap();
-    let before = mean_nll(&small_maf(&device), &splits.validation, &device);
+    let before = mean_nll(&small_maf(&device), &splits.validation, &device).unwrap();
     let (flow, report) = trainer
         .fit(
             small_maf(&device),
@@ -57,7 +60,7 @@ fn training_lowers_the_nll_restores_the_best_weights_and_logs_metrics() {
         .min_by(|a, b| a.validation_nll.total_cmp(&b.validation_nll))
         .unwrap();
     assert_eq!(best.step, report.best_step);
-    let again = mean_nll(&flow, &splits.validation, &device);
+    let again = mean_nll(&flow, &splits.validation, &device).unwrap();
     assert!(
         (again - report.best_validation_nll).abs() < 1e-9,
         "{again} vs {}",
@@ -93,6 +96,7 @@ fn training_is_reproducible_and_nll_is_in_data_units() {
     let device = nflow_core::default_device();
     let raw = ToyDataset::Moons
         .sample(3000, 1)
+        .unwrap()
         .split(0.8, 0.1, 1)
         .unwrap();
     let config = TrainerConfig::new()
@@ -110,26 +114,37 @@ fn training_is_reproducible_and_nll_is_in_data_units() {
         .unwrap();
     assert_eq!(a.best_validation_nll, b.best_validation_nll);
 
-    // Scaling the data by 10 adds 2 ln 10 to the NLL in data units; standardising first and
-    // carrying the log-Jacobian gives back numbers in those units.
+    // A flow carrying a standardizer scores data in their own units: on data scaled by 10 and a
+    // standardizer of scale 10, the NLL is the unscaled flow's plus 2 ln 10, exactly as the
+    // change of variables says.
     let scaled = nflow_train::Dataset::from_flat(
         raw.validation.values().iter().map(|v| v * 10.0).collect(),
         2,
     )
     .unwrap();
-    let standardizer = nflow_train::Standardizer::fit(&scaled);
-    let standardised = standardizer.apply(&scaled).unwrap();
-    let flow = small_maf(&device);
-    let nll_std = mean_nll(&flow, &standardised, &device);
-    let direct = -nflow_core::Distribution::log_prob(&flow, standardised.to_tensor(&device), None)
-        .unwrap()
-        .mean()
-        .into_scalar::<f64>();
-    let sum_log_std: f64 = standardizer.std.iter().map(|s| s.ln()).sum();
+    let plain = small_maf(&device);
+    let inside = MafConfig::new(2)
+        .with_layers(3)
+        .with_hidden_sizes(vec![24, 24])
+        .with_seed(1)
+        .with_standardizer(Some(nflow_train::Standardizer {
+            mean: vec![0.0, 0.0],
+            std: vec![10.0, 10.0],
+        }))
+        .init(&device)
+        .unwrap();
+    let nll_scaled = mean_nll(&inside, &scaled, &device).unwrap();
+    let nll_plain = mean_nll(&plain, &raw.validation, &device).unwrap();
     assert!(
-        (nll_std - (direct + sum_log_std)).abs() < 1e-4,
-        "{nll_std} vs {direct} + {sum_log_std}"
+        (nll_scaled - (nll_plain + 2.0 * 10f64.ln())).abs() < 1e-4,
+        "{nll_scaled} vs {nll_plain} + 2 ln 10"
     );
+    // A fitted standardizer on the scaled data: its scales are the columns' spreads.
+    let fitted = scaled.fit_standardizer();
+    let unscaled = raw.validation.fit_standardizer();
+    for j in 0..2 {
+        assert!((fitted.std[j] / unscaled.std[j] - 10.0).abs() < 1e-4);
+    }
 }
 
 #[test]
@@ -137,6 +152,7 @@ fn an_iaf_trains_through_its_slow_direction() {
     let device = nflow_core::default_device();
     let splits = ToyDataset::Rings
         .sample(3000, 2)
+        .unwrap()
         .split(0.8, 0.1, 2)
         .unwrap();
     let iaf = IafConfig::new(2)
@@ -144,7 +160,7 @@ fn an_iaf_trains_through_its_slow_direction() {
         .with_hidden_sizes(vec![16, 16])
         .init(&device)
         .unwrap();
-    let before = mean_nll(&iaf, &splits.validation, &device);
+    let before = mean_nll(&iaf, &splits.validation, &device).unwrap();
     let trainer = Trainer::new(
         TrainerConfig::new()
             .with_max_steps(60)
@@ -167,7 +183,42 @@ fn an_iaf_trains_through_its_slow_direction() {
 
 #[test]
 fn bad_trainer_settings_are_rejected() {
-    assert!(Trainer::new(TrainerConfig::new().with_batch_size(0)).is_err());
-    assert!(Trainer::new(TrainerConfig::new().with_learning_rate(0.0)).is_err());
-    assert!(Trainer::new(TrainerConfig::new().with_min_learning_rate(1.0)).is_err());
+    use nflow_train::TrainerConfigError as E;
+    for (bad, expected) in [
+        (TrainerConfig::new().with_batch_size(0), E::ZeroBatchSize),
+        (TrainerConfig::new().with_max_steps(0), E::ZeroMaxSteps),
+        (TrainerConfig::new().with_eval_every(0), E::ZeroEvalEvery),
+        (TrainerConfig::new().with_patience(0), E::ZeroPatience),
+        (
+            TrainerConfig::new().with_learning_rate(0.0),
+            E::LearningRate(0.0),
+        ),
+        (
+            TrainerConfig::new().with_min_learning_rate(1.0),
+            E::MinLearningRate {
+                min: 1.0,
+                learning_rate: 1e-3,
+            },
+        ),
+        (
+            TrainerConfig::new().with_gradient_clip_norm(Some(0.0)),
+            E::GradientClipNorm(0.0),
+        ),
+        (
+            TrainerConfig::new().with_gradient_clip_norm(Some(f64::NAN)),
+            E::GradientClipNorm(f64::NAN),
+        ),
+        (
+            TrainerConfig::new().with_weight_decay(-1.0),
+            E::WeightDecay(-1.0),
+        ),
+    ] {
+        match Trainer::new(bad) {
+            Err(nflow_core::NflowError::TrainerConfig(e)) => {
+                // NaN != NaN: compare the messages.
+                assert_eq!(e.to_string(), expected.to_string())
+            }
+            other => panic!("expected {expected:?}, got {other:?}"),
+        }
+    }
 }

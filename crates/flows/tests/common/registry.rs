@@ -10,7 +10,7 @@ use burn::tensor::{Device, Tensor};
 use nflow_core::testing::{
     HarnessConfig, assert_bijector, forward_jacobian, inverse_jacobian, params_without_gradient,
 };
-use nflow_core::{Bijector, Chain, Distribution};
+use nflow_core::{Bijector, Chain, Distribution, Standardizer};
 use nflow_flows::{
     AutoregressiveFlow, AutoregressiveFlowConfig, BatchNorm, FlowLayer, MaskedAutoregressive,
     Orientation, Permutation, PermutationKind, TransformerSpec, registered_transformers,
@@ -48,12 +48,13 @@ pub fn layer_kind(layer: &FlowLayer) -> String {
         ),
         FlowLayer::Permutation(_) => "permutation".into(),
         FlowLayer::BatchNorm(_) => "batch_norm".into(),
+        FlowLayer::Standardize(_) => "standardize".into(),
     }
 }
 
 /// Every layer kind the registry must hold, given the transformers registered in this process.
 pub fn expected_kinds(transformers: &[TransformerSpec]) -> BTreeSet<String> {
-    let mut kinds: BTreeSet<String> = ["permutation", "batch_norm"]
+    let mut kinds: BTreeSet<String> = ["permutation", "batch_norm", "standardize"]
         .into_iter()
         .map(String::from)
         .collect();
@@ -129,13 +130,18 @@ pub fn registry_of(
                     });
                 }
                 // Whole flows: permutations and batch norm between layers, a learnable base.
-                for (d, layers, batch_norm, permutation) in [
-                    (1, 1, false, PermutationKind::Reverse),
-                    (2, 3, false, PermutationKind::Reverse),
-                    (5, 2, true, PermutationKind::Random),
-                    (21, 2, false, PermutationKind::Reverse),
+                for (d, layers, batch_norm, permutation, standardize) in [
+                    (1, 1, false, PermutationKind::Reverse, false),
+                    (2, 3, false, PermutationKind::Reverse, true),
+                    (5, 2, true, PermutationKind::Random, false),
+                    (8, 2, true, PermutationKind::Reverse, false),
+                    (21, 2, false, PermutationKind::Random, false),
                 ] {
                     seed += 1;
+                    let standardizer = standardize.then(|| Standardizer {
+                        mean: (0..d).map(|j| 0.5 * j as f64 - 1.0).collect(),
+                        std: (0..d).map(|j| 0.5 + 0.25 * j as f64).collect(),
+                    });
                     let config = AutoregressiveFlowConfig::new(d)
                         .with_orientation(orientation)
                         .with_transformer(spec.clone())
@@ -145,12 +151,13 @@ pub fn registry_of(
                         .with_batch_norm(batch_norm)
                         .with_permutation(permutation)
                         .with_base(nflow_core::GaussianBaseKind::Diagonal)
+                        .with_standardizer(standardizer)
                         .with_output_init_scale(1.0)
                         .with_seed(seed);
                     let flow = trained_batch_norm(config.init(device).unwrap(), device);
                     cases.push(Case {
                         name: format!(
-                            "flow {} {} D={d} layers={layers} batch_norm={batch_norm} context={context}",
+                            "flow {} {} D={d} layers={layers} batch_norm={batch_norm} standardize={standardize} context={context}",
                             spec.kind(),
                             orientation.name()
                         ),
@@ -186,6 +193,22 @@ pub fn registry_of(
                 .add_scalar(1.0);
             let _ = bn.inverse(data, None);
         }
+        cases.push(Case {
+            name: "standardize".into(),
+            chain: Chain::new(vec![FlowLayer::Standardize(
+                Standardizer {
+                    mean: vec![1.0, -2.0, 0.5, 3.0, 0.0],
+                    std: vec![2.0, 0.5, 1.0, 4.0, 0.25],
+                }
+                .layer(device)
+                .unwrap(),
+            )])
+            .unwrap(),
+            x: x.clone(),
+            context: None,
+            degrees: None,
+            config: None,
+        });
         cases.push(Case {
             name: "batch_norm".into(),
             chain: Chain::new(vec![FlowLayer::BatchNorm(bn.valid())]).unwrap(),
@@ -227,6 +250,7 @@ pub fn check_kinds(
     if !fixed_layers {
         expected.remove("permutation");
         expected.remove("batch_norm");
+        expected.remove("standardize");
         // Whole flows still bring them in.
         expected.extend(
             found

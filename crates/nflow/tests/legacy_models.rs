@@ -1,0 +1,31 @@
+//! Model directories saved before format v1 and before the one-layer design still load, and
+//! score their test set exactly as the code that saved them did (fixtures made at commit aeff002,
+//! see `fixtures/legacy/expected.json`).
+
+use nflow::prelude::*;
+
+#[test]
+fn older_maf_and_iaf_directories_load_and_reproduce_their_test_nll() {
+    let expected: nflow::serde_json::Value =
+        nflow::serde_json::from_str(include_str!("fixtures/legacy/expected.json")).unwrap();
+    let device = default_device();
+    let test_set = &expected["test_set"];
+    let test = ToyDataset::Moons
+        .sample(
+            test_set["rows"].as_u64().unwrap() as usize,
+            test_set["seed"].as_u64().unwrap(),
+        )
+        .unwrap();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/legacy");
+    for (kind, orientation) in [("maf", Orientation::Maf), ("iaf", Orientation::Iaf)] {
+        let flow = AutoregressiveFlow::load(dir.join(kind), &device).unwrap();
+        assert_eq!(flow.orientation(), orientation);
+        assert_eq!(
+            flow.config().transformer.get::<AffineTransformer>(),
+            Some(&AffineTransformer::new(3.0))
+        );
+        let nll = nflow::train::mean_nll(&flow, &test, &device).unwrap();
+        let saved = expected["test_nll"][kind].as_f64().unwrap();
+        assert_eq!(nll, saved, "{kind}: test NLL {nll}, saved {saved}");
+    }
+}
