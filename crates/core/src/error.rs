@@ -41,7 +41,7 @@ pub enum NflowError {
         "validation NLL is {nll} at step {step}: the model gives some validation rows no density"
     )]
     NonFiniteValidation {
-        /// The step of the evaluation.
+        /// The evaluation's step count (steps completed before it).
         step: usize,
         /// The validation NLL.
         nll: f64,
@@ -84,7 +84,7 @@ pub enum NflowError {
     /// Training stopped because the loss became NaN or infinite.
     #[error("training diverged at step {step}: loss {loss}")]
     Diverged {
-        /// The step at which it happened.
+        /// The step whose loss was not finite (1-based: 1 is the first step).
         step: usize,
         /// The loss value.
         loss: f64,

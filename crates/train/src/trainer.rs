@@ -372,8 +372,9 @@ impl Trainer {
                     stopped_early: true,
                 };
                 return Err(TrainFailure {
+                    // 1-based: the number of the step whose loss was not finite.
                     error: NflowError::Diverged {
-                        step,
+                        step: step + 1,
                         loss: loss_value,
                     },
                     best: progress.finish(best, history, device).map(Box::new),
