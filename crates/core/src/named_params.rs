@@ -78,7 +78,9 @@ pub fn named_grads<M: Module>(module: &M, grads: &Gradients) -> BTreeMap<String,
 pub(crate) struct ParamLayout {
     pub(crate) shape: Vec<usize>,
     pub(crate) dtype: DType,
-    /// Whether it requires a gradient (running statistics and frozen parameters do not).
+    /// Whether it requires a gradient (running statistics and frozen parameters do not); read by
+    /// the test harness only.
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
     pub(crate) trainable: bool,
 }
 

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::bijector::Bijector;
 use crate::config_errors::FlowConfigError;
-use crate::error::{NflowError, Result};
+use crate::error::Result;
 
 /// Per-column standardisation `u = (x − μ) / σ`, fitted on training data.
 ///
@@ -40,21 +40,7 @@ impl Standardizer {
     /// [`NflowError::ShapeMismatch`] for no rows or a length that is not a whole number of rows;
     /// [`NflowError::NonFinite`] naming the first non-finite value.
     pub fn fit(values: &[f32], cols: usize) -> Result<Self> {
-        if cols == 0 || values.is_empty() || !values.len().is_multiple_of(cols) {
-            return Err(NflowError::shape_mismatch(
-                "standardizer data",
-                format!("a non-empty whole number of rows of {cols} values"),
-                format!("{} values", values.len()),
-            ));
-        }
-        if let Some((index, &value)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-            return Err(NflowError::NonFinite {
-                what: "standardizer data".into(),
-                row: index / cols,
-                column: index % cols,
-                value: value as f64,
-            });
-        }
+        crate::validate::check_rows(values, cols, "standardizer data")?;
         let n = (values.len() / cols) as f64;
         let mut mean = vec![0.0; cols];
         for (k, &v) in values.iter().enumerate() {

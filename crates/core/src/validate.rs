@@ -89,3 +89,49 @@ pub fn check_context(
         }
     }
 }
+
+/// Checks host values meant as a table: a non-empty whole number of rows of `cols >= 1` values,
+/// every one finite.
+///
+/// # Errors
+/// [`NflowError::ShapeMismatch`] for no values, `cols == 0` or a partial row;
+/// [`NflowError::NonFinite`] naming the first row and column holding a NaN or infinity.
+pub fn check_rows(values: &[f32], cols: usize, what: &str) -> Result<()> {
+    if cols == 0 || values.is_empty() || !values.len().is_multiple_of(cols) {
+        return Err(NflowError::shape_mismatch(
+            what,
+            format!("a non-empty multiple of {cols} values (rows of width {cols} >= 1)"),
+            format!("{} values", values.len()),
+        ));
+    }
+    if let Some((index, &value)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        return Err(NflowError::NonFinite {
+            what: what.into(),
+            row: index / cols,
+            column: index % cols,
+            value: value as f64,
+        });
+    }
+    Ok(())
+}
+
+/// Flattens rows of equal width into row-major `f32` values; returns them and the width.
+///
+/// # Errors
+/// [`NflowError::ShapeMismatch`] naming the first row whose width differs from row 0's.
+pub fn flatten_rows<R: AsRef<[f64]>>(rows: &[R], what: &str) -> Result<(Vec<f32>, usize)> {
+    let cols = rows.first().map_or(0, |r| r.as_ref().len());
+    let mut values = Vec::with_capacity(rows.len() * cols);
+    for (index, row) in rows.iter().enumerate() {
+        let row = row.as_ref();
+        if row.len() != cols {
+            return Err(NflowError::shape_mismatch(
+                format!("{what} row {index}"),
+                format!("{cols} columns (as row 0)"),
+                format!("{} columns", row.len()),
+            ));
+        }
+        values.extend(row.iter().map(|&v| v as f32));
+    }
+    Ok((values, cols))
+}

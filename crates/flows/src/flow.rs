@@ -29,6 +29,34 @@ use crate::orientation::Orientation;
 /// rebuilds the flow (orderings, permutations, transformer) from the config and loads the weights,
 /// so the loaded flow computes exactly the same densities and, from the same seed, the same
 /// samples.
+///
+/// # Conditional flows
+///
+/// With `context_features = C > 0` the flow is a density `p(x | c)`: every call takes one context
+/// row per data row (per sample, for sampling), and the trainer fits it on a dataset's context
+/// columns.
+///
+/// ```
+/// use burn::tensor::Tensor;
+/// use nflow_core::Distribution;
+/// use nflow_flows::MafConfig;
+/// use rand::SeedableRng;
+///
+/// let device = nflow_core::default_device();
+/// let flow = MafConfig::new(2)
+///     .with_context_features(1)
+///     .with_layers(2)
+///     .with_hidden_sizes(vec![16])
+///     .init(&device)
+///     .unwrap();
+/// let context = Tensor::<2>::full([100, 1], 0.5, &device); // c = 0.5 for all 100 samples
+/// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+/// let x = flow.sample(100, Some(&context), &mut rng).unwrap();
+/// let log_density = flow.log_prob(x, Some(&context)).unwrap(); // log p(x | c = 0.5)
+/// assert_eq!(log_density.dims(), [100]);
+/// // A conditional flow without its context is a typed error, not a panic.
+/// assert!(flow.sample(100, None, &mut rng).is_err());
+/// ```
 #[derive(Module, Debug)]
 pub struct AutoregressiveFlow {
     flow: Flow<Chain<FlowLayer>, GaussianBase>,

@@ -33,7 +33,7 @@ fn scores(flow: &AutoregressiveFlow, device: &Device) -> Vec<f32> {
     flow.log_prob(points(device), None)
         .unwrap()
         .to_data()
-        .to_vec()
+        .try_to_vec()
         .unwrap()
 }
 
@@ -105,7 +105,10 @@ fn a_crashed_or_refused_save_leaves_the_old_model_unchanged() {
         }
         other => panic!("expected an I/O refusal, got {other:?}"),
     }
-    assert_eq!(std::fs::read_to_string(dir.join("notes.txt")).unwrap(), "mine");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("notes.txt")).unwrap(),
+        "mine"
+    );
     std::fs::remove_file(dir.join("notes.txt")).unwrap();
     assert_eq!(
         scores(&AutoregressiveFlow::load(&dir, &device).unwrap(), &device),
@@ -137,7 +140,10 @@ fn changed_weights_are_checksum_errors() {
     garbage_tail.extend_from_slice(b"garbage");
     for (what, bytes) in [
         ("a flipped bit", flipped),
-        ("a truncated file", original[..original.len() - 100].to_vec()),
+        (
+            "a truncated file",
+            original[..original.len() - 100].to_vec(),
+        ),
         ("a garbage tail", garbage_tail),
         ("an empty file", Vec::new()),
     ] {
@@ -227,7 +233,10 @@ fn a_model_saved_in_f64_loads_on_an_f32_device() {
 fn unusable_flow_settings_are_typed_errors() {
     let device = default_device();
     for scale in [f64::INFINITY, f64::NAN, -1.0] {
-        match MafConfig::new(2).with_output_init_scale(scale).init(&device) {
+        match MafConfig::new(2)
+            .with_output_init_scale(scale)
+            .init(&device)
+        {
             Err(Error::FlowConfig(FlowConfigError::BadInitScale(s))) => {
                 assert!(s.is_nan() || s == scale)
             }

@@ -2,6 +2,7 @@
 //! splitting.
 
 use burn::tensor::{Device, Tensor, TensorData};
+use nflow_core::validate::{check_rows, flatten_rows};
 use nflow_core::{NflowError, Result, Standardizer};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -33,21 +34,7 @@ impl Dataset {
     /// [`NflowError::ShapeMismatch`] when `cols == 0`, the data are empty or not a whole number of
     /// rows; [`NflowError::NonFinite`] naming the first row and column holding a NaN or infinity.
     pub fn from_flat(values: Vec<f32>, cols: usize) -> Result<Self> {
-        if cols == 0 || values.is_empty() || !values.len().is_multiple_of(cols) {
-            return Err(NflowError::shape_mismatch(
-                "dataset",
-                format!("a non-empty multiple of {cols} values (rows of width {cols} >= 1)"),
-                format!("{} values", values.len()),
-            ));
-        }
-        if let Some((index, &value)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-            return Err(NflowError::NonFinite {
-                what: "dataset".into(),
-                row: index / cols,
-                column: index % cols,
-                value: value as f64,
-            });
-        }
+        check_rows(&values, cols, "dataset")?;
         Ok(Self {
             values,
             cols,
@@ -70,38 +57,10 @@ impl Dataset {
                 format!("{} values in rows of {context_cols}", context.len()),
             ));
         }
-        if let Some((index, &value)) = context.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-            return Err(NflowError::NonFinite {
-                what: "dataset context".into(),
-                row: index / context_cols,
-                column: index % context_cols,
-                value: value as f64,
-            });
-        }
+        check_rows(&context, context_cols, "dataset context")?;
         self.context = context;
         self.context_cols = context_cols;
         Ok(self)
-    }
-
-    /// [`Dataset::with_context`] from rows, which must all have the same width.
-    ///
-    /// # Errors
-    /// As [`Dataset::with_context`]; a row of another width is a shape mismatch naming it.
-    pub fn with_context_rows<R: AsRef<[f64]>>(self, rows: &[R]) -> Result<Self> {
-        let cols = rows.first().map_or(0, |r| r.as_ref().len());
-        let mut values = Vec::with_capacity(rows.len() * cols);
-        for (index, row) in rows.iter().enumerate() {
-            let row = row.as_ref();
-            if row.len() != cols {
-                return Err(NflowError::shape_mismatch(
-                    format!("dataset context row {index}"),
-                    format!("{cols} columns (as row 0)"),
-                    format!("{} columns", row.len()),
-                ));
-            }
-            values.extend(row.iter().map(|&v| v as f32));
-        }
-        self.with_context(values, cols)
     }
 
     /// A dataset from rows, which must all have the same width.
@@ -110,20 +69,17 @@ impl Dataset {
     /// [`NflowError::ShapeMismatch`] naming the first row whose width differs from row 0's;
     /// otherwise as [`Dataset::from_flat`].
     pub fn from_rows<R: AsRef<[f64]>>(rows: &[R]) -> Result<Self> {
-        let cols = rows.first().map_or(0, |r| r.as_ref().len());
-        let mut values = Vec::with_capacity(rows.len() * cols);
-        for (index, row) in rows.iter().enumerate() {
-            let row = row.as_ref();
-            if row.len() != cols {
-                return Err(NflowError::shape_mismatch(
-                    format!("dataset row {index}"),
-                    format!("{cols} columns (as row 0)"),
-                    format!("{} columns", row.len()),
-                ));
-            }
-            values.extend(row.iter().map(|&v| v as f32));
-        }
+        let (values, cols) = flatten_rows(rows, "dataset")?;
         Self::from_flat(values, cols)
+    }
+
+    /// [`Dataset::with_context`] from rows, which must all have the same width.
+    ///
+    /// # Errors
+    /// As [`Dataset::with_context`]; a row of another width is a shape mismatch naming it.
+    pub fn with_context_rows<R: AsRef<[f64]>>(self, rows: &[R]) -> Result<Self> {
+        let (values, cols) = flatten_rows(rows, "dataset context")?;
+        self.with_context(values, cols)
     }
 
     /// Number of rows `n`.

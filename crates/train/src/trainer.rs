@@ -364,13 +364,7 @@ impl Trainer {
             let loss_value = loss.clone().into_scalar::<f64>();
             if !loss_value.is_finite() {
                 bar.abandon();
-                let progress = Progress {
-                    steps: step,
-                    batch_size,
-                    start,
-                    train_seconds,
-                    stopped_early: true,
-                };
+                let progress = Progress::stopped(step, batch_size, start, train_seconds);
                 return Err(TrainFailure {
                     // 1-based: the number of the step whose loss was not finite.
                     error: NflowError::Diverged {
@@ -394,13 +388,7 @@ impl Trainer {
                 let validation_nll = mean_nll(&inference, validation, device).map_err(fail)?;
                 if !validation_nll.is_finite() {
                     bar.abandon();
-                    let progress = Progress {
-                        steps: step,
-                        batch_size,
-                        start,
-                        train_seconds,
-                        stopped_early: true,
-                    };
+                    let progress = Progress::stopped(step, batch_size, start, train_seconds);
                     return Err(TrainFailure {
                         error: NflowError::NonFiniteValidation {
                             step,
@@ -472,6 +460,17 @@ struct Progress {
 }
 
 impl Progress {
+    /// Training stopped by a fault after `steps` steps.
+    fn stopped(steps: usize, batch_size: usize, start: Instant, train_seconds: f64) -> Self {
+        Self {
+            steps,
+            batch_size,
+            start,
+            train_seconds,
+            stopped_early: true,
+        }
+    }
+
     /// The best model (on `device`) and the report, if any evaluation succeeded.
     fn finish<M: Module>(
         self,

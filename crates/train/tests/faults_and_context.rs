@@ -61,6 +61,14 @@ fn flaky(nan_calls: Range<usize>) -> Flaky {
     }
 }
 
+fn moons() -> nflow_train::Splits {
+    ToyDataset::Moons
+        .sample(1000, 0)
+        .unwrap()
+        .split(0.8, 0.1, 0)
+        .unwrap()
+}
+
 fn trainer() -> Trainer {
     // Steps 1-5 are calls 0-4, the evaluation at step 5 is call 5, steps 6-10 calls 6-10, the
     // evaluation at step 10 call 11, step 11 call 12, step 12 call 13, … (steps are 1-based)
@@ -77,13 +85,14 @@ fn trainer() -> Trainer {
 #[test]
 fn a_diverging_loss_names_the_step_and_keeps_the_best_model() {
     let device = nflow_core::default_device();
-    let splits = ToyDataset::Moons
-        .sample(1000, 0)
-        .unwrap()
-        .split(0.8, 0.1, 0)
-        .unwrap();
+    let splits = moons();
     let failure = trainer()
-        .fit(flaky(13..usize::MAX), &splits.train, &splits.validation, &device)
+        .fit(
+            flaky(13..usize::MAX),
+            &splits.train,
+            &splits.validation,
+            &device,
+        )
         .unwrap_err();
     assert!(
         matches!(failure.error, NflowError::Diverged { step: 12, loss } if loss.is_nan()),
@@ -99,7 +108,12 @@ fn a_diverging_loss_names_the_step_and_keeps_the_best_model() {
     assert_eq!(nll, report.best_validation_nll);
     // And `?` turns the failure into nflow's one error type.
     let as_error: NflowError = trainer()
-        .fit(flaky(0..usize::MAX), &splits.train, &splits.validation, &device)
+        .fit(
+            flaky(0..usize::MAX),
+            &splits.train,
+            &splits.validation,
+            &device,
+        )
         .unwrap_err()
         .into();
     assert!(matches!(as_error, NflowError::Diverged { step: 1, .. }));
@@ -108,11 +122,7 @@ fn a_diverging_loss_names_the_step_and_keeps_the_best_model() {
 #[test]
 fn a_non_finite_validation_nll_is_an_error_not_a_best() {
     let device = nflow_core::default_device();
-    let splits = ToyDataset::Moons
-        .sample(1000, 0)
-        .unwrap()
-        .split(0.8, 0.1, 0)
-        .unwrap();
+    let splits = moons();
     let failure = trainer()
         .fit(flaky(11..12), &splits.train, &splits.validation, &device)
         .unwrap_err();
@@ -169,7 +179,10 @@ fn a_conditional_flow_trains_on_context_columns_and_follows_the_context() {
     // The exact conditional NLL is 2 ln(0.3 √(2π)) + 1 ≈ 0.43 nats; an unconditional fit of the
     // two-cluster mixture could do no better than ln 2 more.
     let test_nll = mean_nll(&flow, &splits.test, &device).unwrap();
-    assert!(test_nll < 0.43 + 0.5, "test NLL {test_nll} (report {report:?})");
+    assert!(
+        test_nll < 0.43 + 0.5,
+        "test NLL {test_nll} (report {report:?})"
+    );
 
     // The density follows the context: (2, −2) is likely under c = 1, not under c = −1.
     let x = Tensor::<2>::from_floats([[2.0, -2.0]], &device);
@@ -178,15 +191,27 @@ fn a_conditional_flow_trains_on_context_columns_and_follows_the_context() {
             .unwrap()
             .into_scalar::<f64>()
     };
-    assert!(under(1.0) > under(-1.0) + 10.0, "{} vs {}", under(1.0), under(-1.0));
+    assert!(
+        under(1.0) > under(-1.0) + 10.0,
+        "{} vs {}",
+        under(1.0),
+        under(-1.0)
+    );
 
     // Samples given a context land where that context puts them.
     let context = Tensor::<2>::ones([500, 1], &device).neg();
     let samples = flow
-        .sample(500, Some(&context), &mut rand::rngs::StdRng::seed_from_u64(3))
+        .sample(
+            500,
+            Some(&context),
+            &mut rand::rngs::StdRng::seed_from_u64(3),
+        )
         .unwrap();
     let mean: Vec<f64> = samples.mean_dim(0).to_data().iter::<f64>().collect();
-    assert!((mean[0] + 2.0).abs() < 0.2 && (mean[1] - 2.0).abs() < 0.2, "{mean:?}");
+    assert!(
+        (mean[0] + 2.0).abs() < 0.2 && (mean[1] - 2.0).abs() < 0.2,
+        "{mean:?}"
+    );
 
     // Saved, reloaded and re-scored exactly.
     let dir = std::env::temp_dir().join(format!("nflow-conditional-{}", std::process::id()));
