@@ -196,3 +196,42 @@ fn correct_reference_passes_where_broken_ones_fail() {
     );
     assert!(report.passed(), "{report}");
 }
+
+#[test]
+fn then_composes_two_types_in_order_and_passes_the_harness() {
+    use nflow_core::{Bijector, NflowError, Then};
+    let device = f64_device();
+    let cfg = HarnessConfig::f64();
+    let weight = Tensor::<2>::from_data(
+        TensorData::new(vec![1.0f64, -2.0, 0.5, 3.0], [2, 2]),
+        &device,
+    );
+    let a = ElementwiseAffine::from_values(&[0.3, -1.2], &[0.7, -0.4], &device).unwrap();
+    // A conditional second half: the context reaches it through `Then`.
+    let then = Then::new(a.clone(), ContextShift::new(weight.clone())).unwrap();
+    assert_eq!(then.context_features(), 2);
+    let z = points(8, 2, 5, &device);
+    let ctx = points(8, 2, 6, &device);
+    assert_bijector(&then, &z, Some(&ctx), &cfg);
+    // forward = second ∘ first; inverse undoes the second first.
+    let (h, _) = a.forward(z.clone(), None);
+    let (direct, _) = ContextShift::new(weight.clone()).forward(h, Some(&ctx));
+    let (composed, _) = then.forward(z.clone(), Some(&ctx));
+    assert_eq!(composed.to_data(), direct.to_data());
+    let swapped = Then::new(ContextShift::new(weight), a.clone()).unwrap();
+    let (other, _) = swapped.forward(z, Some(&ctx));
+    assert_ne!(other.to_data(), composed.to_data(), "order matters");
+
+    // Mismatched widths are typed errors.
+    let three = affine(&device);
+    assert!(matches!(
+        Then::new(a, three),
+        Err(NflowError::InvalidConfig(_))
+    ));
+    let c2 = ContextShift::new(Tensor::<2>::zeros([2, 2], &device));
+    let c3 = ContextShift::new(Tensor::<2>::zeros([3, 2], &device));
+    assert!(matches!(
+        Then::new(c2, c3),
+        Err(NflowError::InvalidConfig(_))
+    ));
+}

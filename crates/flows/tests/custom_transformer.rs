@@ -11,7 +11,7 @@ use common::registry::{
     check_gradients, check_harness, check_kinds, check_save_load, check_structure, registry_of,
 };
 use common::{device, normal, values};
-use nflow_core::{Distribution, NflowError};
+use nflow_core::{Distribution, FlowConfigError, NflowError};
 use nflow_flows::{
     AutoregressiveFlow, ElementwiseTransformer, IafConfig, MafConfig, TransformerKind,
     TransformerSpec, register_transformer, registered_transformers,
@@ -154,6 +154,62 @@ fn its_saved_config_names_it_and_bad_settings_are_typed_errors() {
         err.to_string().contains("affine") && err.to_string().contains("sinh_affine"),
         "the message lists the registered kinds: {err}"
     );
+
+    // Unknown settings fields are refused (for built-in and registered transformers alike), a
+    // second type under a taken name is refused, and a MADE of the wrong width is refused.
+    for json in [
+        serde_json::json!({"kind": "sinh_affine", "min_scale": 0.5, "min_scael": 1.0}),
+        serde_json::json!({"kind": "affine", "log_scale_bound": 3.0, "typo": 1}),
+    ] {
+        match TransformerSpec::from_json(json) {
+            Err(NflowError::FlowConfig(FlowConfigError::BadTransformer { reason, .. })) => {
+                assert!(reason.contains("unknown"), "{reason}")
+            }
+            other => panic!("expected BadTransformer, got {other:?}"),
+        }
+    }
+    #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+    struct Impostor {
+        min_scale: f64,
+    }
+    impl ElementwiseTransformer for Impostor {
+        fn params_per_dim(&self) -> usize {
+            1
+        }
+        fn forward(&self, u: Tensor<2>, _: &[Tensor<2>]) -> (Tensor<2>, Tensor<2>) {
+            let zero = u.zeros_like();
+            (u, zero)
+        }
+        fn inverse(&self, y: Tensor<2>, _: &[Tensor<2>]) -> (Tensor<2>, Tensor<2>) {
+            let zero = y.zeros_like();
+            (y, zero)
+        }
+    }
+    impl TransformerKind for Impostor {
+        const KIND: &'static str = "sinh_affine";
+    }
+    assert!(matches!(
+        register_transformer::<Impostor>(),
+        Err(NflowError::FlowConfig(
+            FlowConfigError::DuplicateTransformerKind { .. }
+        ))
+    ));
+    let made = nflow_made::MadeConfig::new(3, vec![8])
+        .with_params_per_dim(3)
+        .init(&device)
+        .unwrap();
+    assert!(matches!(
+        nflow_flows::MaskedAutoregressive::new(
+            made,
+            SinhAffine::default().into(),
+            nflow_flows::Orientation::Maf
+        ),
+        Err(NflowError::FlowConfig(FlowConfigError::ConditionerWidth {
+            expected: 2,
+            got: 3,
+            ..
+        }))
+    ));
 
     // A sinh flow learns: a few Adam steps lower the NLL of a wide Gaussian.
     let flow = MafConfig::new(2)
