@@ -48,6 +48,7 @@ mod layer;
 mod masked_autoregressive;
 mod orientation;
 mod permutation;
+mod spline_transformer;
 mod transformer;
 mod transformer_registry;
 mod transformer_spec;
@@ -64,6 +65,7 @@ pub use nflow_core::persist::{
 pub use nflow_core::{FlowConfigError, Standardizer};
 pub use orientation::Orientation;
 pub use permutation::{Permutation, PermutationKind};
+pub use spline_transformer::SplineTransformer;
 pub use transformer::{ElementwiseTransformer, TransformerKind};
 pub use transformer_registry::{register_transformer, registered_transformers};
 pub use transformer_spec::TransformerSpec;

@@ -7,6 +7,7 @@ use std::sync::{OnceLock, RwLock};
 use nflow_core::{FlowConfigError, NflowError, Result};
 
 use crate::affine_transformer::AffineTransformer;
+use crate::spline_transformer::SplineTransformer;
 use crate::transformer::TransformerKind;
 use crate::transformer_spec::TransformerSpec;
 
@@ -70,7 +71,10 @@ impl Registration {
 
 /// The transformers nflow ships: one line each.
 fn builtin() -> Vec<(&'static str, Registration)> {
-    vec![Registration::of::<AffineTransformer>()]
+    vec![
+        Registration::of::<AffineTransformer>(),
+        Registration::of::<SplineTransformer>(),
+    ]
 }
 
 fn registry() -> &'static RwLock<BTreeMap<&'static str, Registration>> {

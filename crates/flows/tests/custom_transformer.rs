@@ -89,7 +89,7 @@ fn sinh_only() -> Vec<TransformerSpec> {
 fn a_registered_transformer_joins_the_registry() {
     register();
     let kinds: Vec<&str> = registered_transformers().iter().map(|s| s.kind()).collect();
-    assert_eq!(kinds, vec!["affine", "sinh_affine"]);
+    assert_eq!(kinds, vec!["affine", "sinh_affine", "spline"]);
     let device = device();
     let cases = registry_of(&sinh_only(), false, &device);
     let kinds = check_kinds(&cases, &sinh_only(), false);

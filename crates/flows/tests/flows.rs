@@ -451,7 +451,7 @@ fn flows_saved_in_the_older_layout_still_load() {
     }
     // A transformer kind this process has not registered is a load error that names it.
     let mut config = serde_json::to_value(MafConfig::new(3)).unwrap();
-    config["transformer"] = serde_json::json!({"kind": "spline", "bins": 8});
+    config["transformer"] = serde_json::json!({"kind": "coupling", "bins": 8});
     std::fs::write(
         dir.join(nflow_flows::FLOW_CONFIG_FILE),
         serde_json::to_string(&config).unwrap(),
@@ -459,7 +459,7 @@ fn flows_saved_in_the_older_layout_still_load() {
     .unwrap();
     match AutoregressiveFlow::load(&dir, &device) {
         Err(NflowError::FlowConfig(FlowConfigError::UnknownTransformer { kind, registered })) => {
-            assert_eq!(kind, "spline");
+            assert_eq!(kind, "coupling");
             assert!(registered.contains(&"affine".to_string()), "{registered:?}");
         }
         other => panic!("expected UnknownTransformer, got {other:?}"),

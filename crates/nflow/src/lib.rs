@@ -86,7 +86,8 @@ pub mod prelude {
     pub use nflow_flows::{
         AffineTransformer, AutoregressiveFlow, AutoregressiveFlowConfig, ElementwiseTransformer,
         FlowLayer, IafConfig, MafConfig, MaskedAutoregressive, Orientation, PermutationKind,
-        TransformerKind, TransformerSpec, register_transformer, registered_transformers,
+        SplineTransformer, TransformerKind, TransformerSpec, register_transformer,
+        registered_transformers,
     };
     pub use nflow_made::{Activation, HiddenDegrees, MadeConfig};
     pub use nflow_train::{Dataset, ToyDataset, Trainer, TrainerConfig};

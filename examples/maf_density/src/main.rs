@@ -12,6 +12,7 @@ use std::time::Instant;
 use clap::Parser;
 use nflow::flows::{
     AffineTransformer, AutoregressiveFlow, AutoregressiveFlowConfig, MafConfig, Orientation,
+    SplineTransformer,
 };
 use nflow::prelude::Distribution;
 use nflow::rand::SeedableRng;
@@ -58,9 +59,19 @@ struct Args {
     /// Early stopping after this many evaluations without improvement.
     #[arg(long, default_value_t = 12)]
     patience: usize,
-    /// Soft bound on each layer's log-scale.
+    /// Elementwise transformer of every layer: affine (MAF / IAF) or spline (rational-quadratic,
+    /// a neural spline flow).
+    #[arg(long, default_value = "affine", value_parser = ["affine", "spline"])]
+    transformer: String,
+    /// Soft bound on each layer's log-scale (affine).
     #[arg(long, default_value_t = 3.0)]
     log_scale_bound: f64,
+    /// Spline bins K (spline).
+    #[arg(long, default_value_t = 8)]
+    bins: usize,
+    /// The spline acts on [−bound, bound], the identity outside (spline).
+    #[arg(long, default_value_t = 5.0)]
+    bound: f64,
     /// Scale of the MADEs' initial output weights (small: layers start near the identity).
     #[arg(long, default_value_t = 0.01)]
     init_scale: f64,
@@ -109,7 +120,7 @@ fn parse_dataset(name: &str) -> Result<ToyDataset, String> {
 #[derive(Serialize)]
 struct Report {
     dataset: &'static str,
-    flow: &'static str,
+    flow: String,
     flow_config: AutoregressiveFlowConfig,
     trainer_config: TrainerConfig,
     standardized: bool,
@@ -137,7 +148,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         device.configure(nflow::burn::tensor::FloatDType::F64)?;
     }
     let toy = args.dataset;
-    let kind = if args.iaf { "iaf" } else { "maf" };
+    let kind = format!(
+        "{}{}",
+        if args.iaf { "iaf" } else { "maf" },
+        if args.transformer == "spline" {
+            "-spline"
+        } else {
+            ""
+        }
+    );
     let out = args.out_dir.join(format!("{}-{kind}", toy.name()));
     std::fs::create_dir_all(&out)?;
 
@@ -158,7 +177,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         } else {
             Orientation::Maf
         })
-        .with_transformer(AffineTransformer::new(args.log_scale_bound).into())
+        .with_transformer(if args.transformer == "spline" {
+            SplineTransformer::new(args.bins, args.bound).into()
+        } else {
+            AffineTransformer::new(args.log_scale_bound).into()
+        })
         .with_layers(args.layers)
         .with_hidden_sizes(args.hidden.clone())
         .with_output_init_scale(args.init_scale)

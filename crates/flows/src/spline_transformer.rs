@@ -1,0 +1,268 @@
+//! [`SplineTransformer`]: a monotone rational-quadratic spline (Durkan et al. 2019, "Neural Spline
+//! Flows") with linear (identity) tails.
+
+use burn::tensor::activation::{softmax, softplus};
+use burn::tensor::{Int, Tensor};
+use nflow_core::{FlowConfigError, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::transformer::{ElementwiseTransformer, TransformerKind};
+
+/// A monotone rational-quadratic spline on `[−B, B]` with `K` bins, the identity outside
+/// (Durkan et al. 2019), as the transformer of a masked autoregressive layer: a neural spline
+/// flow. Per coordinate the conditioner outputs `3K − 1` raw parameters: `K` bin widths, `K` bin
+/// heights and the `K − 1` derivatives at the interior knots.
+///
+/// ```text
+/// widths  w = 2B·(m_w + (1 − K·m_w)·softmax(θ_w)),   heights h likewise (m_h),
+/// knots   x_k = −B + Σ_{j<k} w_j,  y_k = −B + Σ_{j<k} h_j,
+/// slopes  δ_0 = δ_K = 1 (matching the identity tails),  δ_k = m_δ + softplus(θ_δ + c)
+///         with c chosen so that θ_δ = 0 gives δ_k = 1.
+/// In bin k, with ξ = (u − x_k)/w_k and s = h_k/w_k:
+///   y = y_k + h_k·(s ξ² + δ_k ξ(1−ξ)) / (s + (δ_{k+1} + δ_k − 2s) ξ(1−ξ))
+///   dy/du = s²·(δ_{k+1} ξ² + 2s ξ(1−ξ) + δ_k (1−ξ)²) / (s + (δ_{k+1} + δ_k − 2s) ξ(1−ξ))²
+/// ```
+///
+/// The inverse is the root in `[0, 1]` of a quadratic in `ξ`, taken in the form
+/// `ξ = 2c / (−b − √(b² − 4ac))`, which does not cancel. With all raw parameters zero the bins are
+/// equal, every slope is 1, and the map is the identity: layers start near the identity as the
+/// affine ones do. Saved as `{"kind": "spline", "bins": K, "bound": B, …}`.
+///
+/// ```
+/// use burn::tensor::Tensor;
+/// use nflow_flows::{ElementwiseTransformer, SplineTransformer};
+///
+/// let device = nflow_core::default_device();
+/// let spline = SplineTransformer::default(); // 8 bins on [−5, 5]
+/// assert_eq!(spline.params_per_dim(), 23);
+/// let zeros = vec![Tensor::<2>::zeros([1, 2], &device); 23];
+/// let u = Tensor::<2>::from_floats([[0.3, 7.0]], &device);
+/// let (y, log_derivative) = spline.forward(u.clone(), &zeros); // the identity at zero parameters
+/// assert!(y.sub(u).abs().max().into_scalar::<f32>() < 1e-5);
+/// assert!(log_derivative.abs().max().into_scalar::<f32>() < 1e-5);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SplineTransformer {
+    /// Number of bins `K` (at least 1). Default 8.
+    pub bins: usize,
+    /// The spline acts on `[−bound, bound]`; the identity outside. Default 5.
+    pub bound: f64,
+    /// Smallest bin width, as a fraction of the interval (`K · m_w < 1`). Default 1e-3.
+    pub min_bin_width: f64,
+    /// Smallest bin height, as a fraction of the interval (`K · m_h < 1`). Default 1e-3.
+    pub min_bin_height: f64,
+    /// Smallest slope at a knot (in `(0, 1)`). Default 1e-3.
+    pub min_derivative: f64,
+}
+
+impl Default for SplineTransformer {
+    fn default() -> Self {
+        Self {
+            bins: 8,
+            bound: 5.0,
+            min_bin_width: 1e-3,
+            min_bin_height: 1e-3,
+            min_derivative: 1e-3,
+        }
+    }
+}
+
+impl SplineTransformer {
+    /// A spline with `bins` bins on `[−bound, bound]` and the default minimum sizes.
+    pub fn new(bins: usize, bound: f64) -> Self {
+        Self {
+            bins,
+            bound,
+            ..Self::default()
+        }
+    }
+}
+
+/// The bin of every element: left knot, width, bottom knot, height, slopes at both ends.
+struct Bin {
+    x: Tensor<2>,
+    w: Tensor<2>,
+    y: Tensor<2>,
+    h: Tensor<2>,
+    d0: Tensor<2>,
+    d1: Tensor<2>,
+}
+
+impl SplineTransformer {
+    /// `[batch, D, K]` widths or heights from `K` raw tensors: `2B·(m + (1 − K m)·softmax)`.
+    fn sizes(&self, raw: &[Tensor<2>], min: f64) -> Tensor<3> {
+        let k = self.bins as f64;
+        softmax(Tensor::stack::<3>(raw.to_vec(), 2), 2)
+            .mul_scalar(1.0 - k * min)
+            .add_scalar(min)
+            .mul_scalar(2.0 * self.bound)
+    }
+
+    /// `[batch, D, K + 1]` slopes at the knots: 1 at both ends.
+    fn slopes(&self, raw: &[Tensor<2>], like: &Tensor<2>) -> Tensor<3> {
+        let [b, d] = like.dims();
+        let one = Tensor::<3>::ones([b, d, 1], &like.device());
+        if self.bins == 1 {
+            return Tensor::cat(vec![one.clone(), one], 2);
+        }
+        // softplus(0 + c) = 1 − m: c = ln(e^{1−m} − 1).
+        let shift = ((1.0 - self.min_derivative).exp() - 1.0).ln();
+        let inner = softplus(Tensor::stack::<3>(raw.to_vec(), 2).add_scalar(shift), 1.0)
+            .add_scalar(self.min_derivative);
+        Tensor::cat(vec![one.clone(), inner, one], 2)
+    }
+
+    /// The bin holding each element of `v` (clamped into the interval), among knots `lefts`
+    /// (`[batch, D, K]` left edges) and `sizes`.
+    fn locate(&self, v: &Tensor<2>, sizes: &Tensor<3>) -> (Tensor<3, Int>, Tensor<3>) {
+        let k = self.bins;
+        let [b, d] = v.dims();
+        let rights = sizes.clone().cumsum(2).sub_scalar(self.bound);
+        let lefts = rights.clone() - sizes.clone();
+        let index = if k == 1 {
+            Tensor::<3, Int>::zeros([b, d, 1], &v.device())
+        } else {
+            let v3 = v.clone().unsqueeze_dim::<3>(2).expand([b, d, k - 1]);
+            v3.greater_equal(rights.narrow(2, 0, k - 1))
+                .float()
+                .sum_dim(2)
+                .int()
+                .clamp(0, k as i64 - 1)
+        };
+        (index, lefts)
+    }
+
+    /// Everything about the bin of each element of the known side `v`.
+    fn bin(&self, v: &Tensor<2>, params: &[Tensor<2>], inverse: bool) -> Bin {
+        let k = self.bins;
+        let widths = self.sizes(&params[..k], self.min_bin_width);
+        let heights = self.sizes(&params[k..2 * k], self.min_bin_height);
+        let slopes = self.slopes(&params[2 * k..3 * k - 1], v);
+        let (index, x_lefts, y_lefts) = if inverse {
+            let (index, y_lefts) = self.locate(v, &heights);
+            let x_lefts = widths.clone().cumsum(2).sub_scalar(self.bound) - widths.clone();
+            (index, x_lefts, y_lefts)
+        } else {
+            let (index, x_lefts) = self.locate(v, &widths);
+            let y_lefts = heights.clone().cumsum(2).sub_scalar(self.bound) - heights.clone();
+            (index, x_lefts, y_lefts)
+        };
+        let pick = |t: Tensor<3>, i: Tensor<3, Int>| t.gather(2, i).squeeze_dim::<2>(2);
+        Bin {
+            x: pick(x_lefts, index.clone()),
+            w: pick(widths, index.clone()),
+            y: pick(y_lefts, index.clone()),
+            h: pick(heights, index.clone()),
+            d0: pick(slopes.clone(), index.clone()),
+            d1: pick(slopes, index.add_scalar(1)),
+        }
+    }
+
+    /// `log dy/du` at position `ξ` of a bin.
+    fn log_derivative(bin: &Bin, xi: Tensor<2>) -> Tensor<2> {
+        let s = bin.h.clone() / bin.w.clone();
+        let one_minus = xi.clone().neg().add_scalar(1.0);
+        let xi1 = xi.clone() * one_minus.clone();
+        let numerator = bin.d1.clone() * xi.clone() * xi
+            + s.clone() * xi1.clone().mul_scalar(2.0)
+            + bin.d0.clone() * one_minus.clone() * one_minus;
+        let denominator =
+            s.clone() + (bin.d1.clone() + bin.d0.clone() - s.clone().mul_scalar(2.0)) * xi1;
+        s.log().mul_scalar(2.0) + numerator.log() - denominator.log().mul_scalar(2.0)
+    }
+
+    /// Whether each element lies in `[−B, B]`, and the elements clamped into it.
+    fn inside(&self, v: &Tensor<2>) -> (Tensor<2, burn::tensor::Bool>, Tensor<2>) {
+        let b = self.bound;
+        let mask = v
+            .clone()
+            .greater_equal_elem(-b)
+            .bool_and(v.clone().lower_equal_elem(b));
+        (mask, v.clone().clamp(-b, b))
+    }
+}
+
+impl ElementwiseTransformer for SplineTransformer {
+    fn params_per_dim(&self) -> usize {
+        3 * self.bins - 1
+    }
+
+    fn forward(&self, u: Tensor<2>, params: &[Tensor<2>]) -> (Tensor<2>, Tensor<2>) {
+        let (inside, v) = self.inside(&u);
+        let bin = self.bin(&v, params, false);
+        let xi = (v - bin.x.clone()) / bin.w.clone();
+        let s = bin.h.clone() / bin.w.clone();
+        let xi1 = xi.clone() * xi.clone().neg().add_scalar(1.0);
+        let numerator =
+            bin.h.clone() * (s.clone() * xi.clone() * xi.clone() + bin.d0.clone() * xi1.clone());
+        let denominator = s.clone() + (bin.d1.clone() + bin.d0.clone() - s.mul_scalar(2.0)) * xi1;
+        let y = bin.y.clone() + numerator / denominator;
+        let log_derivative = Self::log_derivative(&bin, xi);
+        (
+            u.clone().mask_where(inside.clone(), y),
+            u.zeros_like().mask_where(inside, log_derivative),
+        )
+    }
+
+    fn inverse(&self, y: Tensor<2>, params: &[Tensor<2>]) -> (Tensor<2>, Tensor<2>) {
+        let (inside, v) = self.inside(&y);
+        let bin = self.bin(&v, params, true);
+        let s = bin.h.clone() / bin.w.clone();
+        let dy = v - bin.y.clone();
+        let sum = bin.d1.clone() + bin.d0.clone() - s.clone().mul_scalar(2.0);
+        let a = bin.h.clone() * (s.clone() - bin.d0.clone()) + dy.clone() * sum.clone();
+        let b = bin.h.clone() * bin.d0.clone() - dy.clone() * sum;
+        let c = s.neg() * dy;
+        let discriminant = (b.clone() * b.clone() - a * c.clone().mul_scalar(4.0)).clamp_min(0.0);
+        let xi = c.mul_scalar(2.0) / (b.neg() - discriminant.sqrt());
+        let u = xi.clone() * bin.w.clone() + bin.x.clone();
+        let log_derivative = Self::log_derivative(&bin, xi).neg();
+        (
+            y.clone().mask_where(inside.clone(), u),
+            y.zeros_like().mask_where(inside, log_derivative),
+        )
+    }
+
+    fn validate(&self) -> Result<()> {
+        let bad = |reason: String| -> Result<()> {
+            Err(FlowConfigError::BadTransformer {
+                kind: Self::KIND.into(),
+                reason,
+            }
+            .into())
+        };
+        let k = self.bins as f64;
+        if self.bins == 0 {
+            return bad("bins must be at least 1".into());
+        }
+        if !(self.bound > 0.0 && self.bound.is_finite()) {
+            return bad(format!(
+                "bound must be positive and finite, got {}",
+                self.bound
+            ));
+        }
+        for (name, m) in [
+            ("min_bin_width", self.min_bin_width),
+            ("min_bin_height", self.min_bin_height),
+        ] {
+            if !(m > 0.0 && k * m < 1.0) {
+                return bad(format!(
+                    "{name} must be positive with bins·{name} < 1, got {m} for {} bins",
+                    self.bins
+                ));
+            }
+        }
+        if !(self.min_derivative > 0.0 && self.min_derivative < 1.0) {
+            return bad(format!(
+                "min_derivative must be in (0, 1), got {}",
+                self.min_derivative
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl TransformerKind for SplineTransformer {
+    const KIND: &'static str = "spline";
+}
