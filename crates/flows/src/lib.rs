@@ -14,8 +14,10 @@
 //!
 //! [`AutoregressiveFlowConfig`] (started by the friendly [`MafConfig::new`] / [`IafConfig::new`])
 //! builds whole flows ([`AutoregressiveFlow`]) that save and load as one JSON config plus one
-//! weights file. A new transformer is one file implementing [`ElementwiseTransformer`] and
-//! [`TransformerKind`], plus one [registration](register_transformer).
+//! weights file. Two transformers are built in: [`AffineTransformer`] (MAF / IAF) and
+//! [`SplineTransformer`] (rational-quadratic splines: neural spline flows). A new transformer is
+//! one file implementing [`ElementwiseTransformer`] and [`TransformerKind`], plus one
+//! [registration](register_transformer).
 //!
 //! ```
 //! use burn::tensor::Tensor;
