@@ -45,15 +45,19 @@ pub fn write_atomically(path: impl AsRef<Path>, bytes: &[u8]) -> Result<()> {
 /// record.
 pub fn save_module<M: Module>(module: &M, path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
-    let bytes = module
+    write_atomically(path, &weights_bytes(module, path)?)
+}
+
+/// The burnpack bytes of `module`'s record; `path` names the file in errors.
+fn weights_bytes<M: Module>(module: &M, path: &Path) -> Result<Bytes> {
+    module
         .clone()
         .into_record()
         .into_bytes()
         .map_err(|e| NflowError::Load {
             path: path.to_path_buf(),
             reason: format!("cannot serialise the weights: {e}"),
-        })?;
-    write_atomically(path, &bytes)
+        })
 }
 
 /// Loads parameters saved by [`save_module`] into `module` (which fixes the architecture),
@@ -214,14 +218,7 @@ pub fn save_model<C: ModelConfig>(
     model: &C::Model,
 ) -> Result<()> {
     let dir = dir.as_ref();
-    let weights = model
-        .clone()
-        .into_record()
-        .into_bytes()
-        .map_err(|e| NflowError::Load {
-            path: dir.join(MODEL_WEIGHTS_FILE),
-            reason: format!("cannot serialise the weights: {e}"),
-        })?;
+    let weights = weights_bytes(model, &dir.join(MODEL_WEIGHTS_FILE))?;
     let file = serde_json::json!({
         "format_version": FORMAT_VERSION,
         "weights_sha256": sha256_hex(&weights),
