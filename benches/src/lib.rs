@@ -4,8 +4,10 @@
 //! command (`cargo run --release -p nflow-bench --bin report`): the architectures of
 //! `../shared/peer/bench_flows.py`, so figures compare directly with zuko, nflows and FlowJAX.
 //!
-//! Every flow: `D` features, 5 masked affine autoregressive layers, reverse permutations between
-//! them, MADE `D → H → H → 2D` with ReLU, standard-normal base, `f32`, burn's flex backend.
+//! Every flow: `D` features, 5 masked autoregressive layers, reverse permutations between them,
+//! MADE `D → H → H → kD` with ReLU, standard-normal base, `f32`, burn's flex backend. The `maf_*`
+//! and `iaf_*` ops use the affine transformer (`k = 2`); the `nsf_*` ops the rational-quadratic
+//! spline with 8 bins on [−5, 5] (`k = 23`), as the peers' NSF.
 
 #![warn(missing_docs)]
 
@@ -16,6 +18,7 @@ use burn::tensor::{Device, Tensor};
 use nflow_core::Distribution;
 use nflow_flows::{
     AutoregressiveFlow, AutoregressiveFlowConfig, MafConfig, Orientation, PermutationKind,
+    SplineTransformer,
 };
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -42,16 +45,25 @@ pub enum Op {
     IafLogProb,
     /// One MAF training step on 256 rows: log_prob, mean NLL, backward, Adam (lr 1e-3).
     MafTrainStep,
+    /// Spline MAF (8 bins on [−5, 5]) density of 1024 rows: one MADE pass per layer.
+    NsfLogProb,
+    /// 1024 spline MAF samples: `D` MADE passes per layer.
+    NsfSample,
+    /// One spline MAF training step on 256 rows.
+    NsfTrainStep,
 }
 
 impl Op {
     /// Every op, in the peers' order.
-    pub const ALL: [Op; 5] = [
+    pub const ALL: [Op; 8] = [
         Op::MafLogProb,
         Op::MafSample,
         Op::IafSample,
         Op::IafLogProb,
         Op::MafTrainStep,
+        Op::NsfLogProb,
+        Op::NsfSample,
+        Op::NsfTrainStep,
     ];
 
     /// The peers' name for the op.
@@ -62,21 +74,28 @@ impl Op {
             Op::IafSample => "iaf_sample",
             Op::IafLogProb => "iaf_log_prob",
             Op::MafTrainStep => "maf_train_step",
+            Op::NsfLogProb => "nsf_log_prob",
+            Op::NsfSample => "nsf_sample",
+            Op::NsfTrainStep => "nsf_train_step",
         }
     }
 
     /// MADE passes per layer.
     pub fn passes_per_layer(&self, d: usize) -> usize {
         match self {
-            Op::MafLogProb | Op::IafSample | Op::MafTrainStep => 1,
-            Op::MafSample | Op::IafLogProb => d,
+            Op::MafLogProb
+            | Op::IafSample
+            | Op::MafTrainStep
+            | Op::NsfLogProb
+            | Op::NsfTrainStep => 1,
+            Op::MafSample | Op::IafLogProb | Op::NsfSample => d,
         }
     }
 
     /// Rows processed per call.
     pub fn rows(&self) -> usize {
         match self {
-            Op::MafTrainStep => BATCH_TRAIN,
+            Op::MafTrainStep | Op::NsfTrainStep => BATCH_TRAIN,
             _ => BATCH_EVAL,
         }
     }
@@ -92,6 +111,13 @@ fn maf_config(d: usize, h: usize) -> AutoregressiveFlowConfig {
 
 fn maf(d: usize, h: usize, device: &Device) -> AutoregressiveFlow {
     maf_config(d, h)
+        .init(device)
+        .expect("benchmark configs are valid")
+}
+
+fn nsf(d: usize, h: usize, device: &Device) -> AutoregressiveFlow {
+    maf_config(d, h)
+        .with_transformer(SplineTransformer::default().into())
         .init(device)
         .expect("benchmark configs are valid")
 }
@@ -125,11 +151,15 @@ impl Case {
         let mut rng = StdRng::seed_from_u64(0);
         let x = nflow_core::standard_normal_tensor(op.rows(), d, &mut rng, &device);
         match op {
-            Op::MafTrainStep => {
+            Op::MafTrainStep | Op::NsfTrainStep => {
                 let device = device.autodiff();
                 Self {
                     op,
-                    flow: maf(d, h, &device),
+                    flow: if op == Op::NsfTrainStep {
+                        nsf(d, h, &device)
+                    } else {
+                        maf(d, h, &device)
+                    },
                     x: x.to_device(&device),
                     optimizer: Some(AdamConfig::new().with_epsilon(1e-8).init()),
                     rng,
@@ -149,23 +179,30 @@ impl Case {
                 optimizer: None,
                 rng,
             },
+            Op::NsfLogProb | Op::NsfSample => Self {
+                op,
+                flow: nsf(d, h, &device),
+                x,
+                optimizer: None,
+                rng,
+            },
         }
     }
 
     /// Runs the op once and waits for the result (reads one value back).
     pub fn run(&mut self) -> f64 {
         match self.op {
-            Op::MafLogProb | Op::IafLogProb => self
+            Op::MafLogProb | Op::IafLogProb | Op::NsfLogProb => self
                 .flow
                 .log_prob_unchecked(self.x.clone(), None)
                 .sum()
                 .into_scalar::<f64>(),
-            Op::MafSample | Op::IafSample => self
+            Op::MafSample | Op::IafSample | Op::NsfSample => self
                 .flow
                 .sample_unchecked(BATCH_EVAL, None, &mut self.rng)
                 .sum()
                 .into_scalar::<f64>(),
-            Op::MafTrainStep => {
+            Op::MafTrainStep | Op::NsfTrainStep => {
                 let loss = self
                     .flow
                     .log_prob_unchecked(self.x.clone(), None)

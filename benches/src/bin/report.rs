@@ -27,7 +27,7 @@ struct Args {
     /// Only these configs, e.g. `63x512,2x256` (default: all five).
     #[arg(long, value_delimiter = ',')]
     configs: Vec<String>,
-    /// Only these ops, e.g. `maf_log_prob,maf_train_step` (default: all five).
+    /// Only these ops, e.g. `maf_log_prob,nsf_train_step` (default: all eight).
     #[arg(long, value_delimiter = ',')]
     ops: Vec<String>,
     /// Skip the peers even if their virtualenv exists.
@@ -112,6 +112,7 @@ fn run_peers(
     python: &Path,
     script: &Path,
     configs: &[(usize, usize)],
+    ops: &[&str],
 ) -> Result<Vec<PeerLine>, String> {
     let out = std::env::temp_dir().join(format!("nflow-peer-{}.jsonl", std::process::id()));
     let config_arg: Vec<String> = configs.iter().map(|(d, h)| format!("{d}x{h}")).collect();
@@ -127,6 +128,8 @@ fn run_peers(
             "--no-gemm",
             "--configs",
             &config_arg.join(","),
+            "--ops",
+            &ops.join(","),
         ])
         .arg("--out")
         .arg(&out)
@@ -307,7 +310,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
         eprintln!("{peer_note}");
     } else {
-        match run_peers(&python, &args.peer_script, &configs) {
+        let op_names: Vec<&str> = Op::ALL
+            .iter()
+            .map(|op| op.name())
+            .filter(|name| args.ops.is_empty() || args.ops.iter().any(|o| o == name))
+            .collect();
+        match run_peers(&python, &args.peer_script, &configs, &op_names) {
             Ok(lines) => {
                 for p in lines {
                     peers.insert(
@@ -328,9 +336,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     md.push_str("# Benchmarks: MAF vs IAF, and nflow against its peers\n\n");
     md.push_str(&format!(
         "Written by `cargo run --release -p nflow-bench --bin report` on {} ({} threads, burn flex backend, f32; \
-         `GLIBC_TUNABLES={GLIBC_TUNABLES}` as for the peers). Every flow: {LAYERS} masked affine \
-         autoregressive layers, reverse permutations, MADE D → H → H → 2D with ReLU, standard-normal base \
-         (the architecture of `../shared/peer/bench_flows.py`). Each figure is the median of ≥ 5 calls after \
+         `GLIBC_TUNABLES={GLIBC_TUNABLES}` as for the peers). Every flow: {LAYERS} masked \
+         autoregressive layers (affine for `maf_*` / `iaf_*`; for `nsf_*` a rational-quadratic spline, 8 bins \
+         on [−5, 5], identity tails), reverse permutations, MADE D → H → H → kD with ReLU (k = 2 or 23), \
+         standard-normal base (the architecture of `../shared/peer/bench_flows.py`). Each figure is the median of ≥ 5 calls after \
          two warm-up calls. Evaluation batches have 1024 rows, the training step 256 (log_prob, mean NLL, \
          backward, Adam).\n\n",
         cpu_model(),
