@@ -127,14 +127,9 @@ impl AutoregressiveFlowConfig {
         if self.layers == 0 {
             return Err(FlowConfigError::ZeroLayers.into());
         }
+        // Checked before any MADE is built, so a bad transformer is reported as itself.
+        self.transformer.validate()?;
         let transformer = self.transformer.transformer();
-        transformer.validate()?;
-        if transformer.params_per_dim() == 0 {
-            return Err(FlowConfigError::ZeroTransformerParams {
-                kind: self.transformer.kind().to_string(),
-            }
-            .into());
-        }
         if !(self.output_init_scale >= 0.0 && self.output_init_scale.is_finite()) {
             return Err(FlowConfigError::BadInitScale(self.output_init_scale).into());
         }

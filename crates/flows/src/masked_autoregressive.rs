@@ -59,14 +59,8 @@ impl MaskedAutoregressive {
     /// [`FlowConfigError::ConditionerWidth`] when the MADE's `params_per_dim` differs from the
     /// transformer's; the transformer's own validation error for bad settings.
     pub fn new(made: Made, transformer: TransformerSpec, orientation: Orientation) -> Result<Self> {
+        transformer.validate()?;
         let t = transformer.transformer();
-        t.validate()?;
-        if t.params_per_dim() == 0 {
-            return Err(FlowConfigError::ZeroTransformerParams {
-                kind: transformer.kind().to_string(),
-            }
-            .into());
-        }
         if made.config().params_per_dim != t.params_per_dim() {
             return Err(FlowConfigError::ConditionerWidth {
                 kind: transformer.kind().to_string(),

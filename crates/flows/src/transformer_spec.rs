@@ -102,6 +102,22 @@ impl TransformerSpec {
         }
     }
 
+    /// Checks the settings (the transformer's own `validate`) and that it asks for at least one
+    /// parameter per coordinate.
+    ///
+    /// # Errors
+    /// The transformer's validation error; [`FlowConfigError::ZeroTransformerParams`].
+    pub fn validate(&self) -> nflow_core::Result<()> {
+        self.transformer.validate()?;
+        if self.transformer.params_per_dim() == 0 {
+            return Err(FlowConfigError::ZeroTransformerParams {
+                kind: self.kind.to_string(),
+            }
+            .into());
+        }
+        Ok(())
+    }
+
     /// The transformer as its concrete type, when it is a `T`.
     pub fn get<T: TransformerKind>(&self) -> Option<&T> {
         let any: &dyn Any = self.transformer.as_ref();

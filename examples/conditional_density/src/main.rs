@@ -133,8 +133,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .map(|i| [train.row(i)[0] as f64, train.row(i)[1] as f64])
             .collect();
         let near_lp = {
-            let rows: Vec<[f64; 2]> = near.clone();
-            let data = Dataset::from_rows(&rows)?.with_context_rows(&vec![[c]; rows.len()])?;
+            let data = Dataset::from_rows(&near)?.with_context_rows(&vec![[c]; near.len()])?;
             mean_and_two_standard_errors(&log_densities(&flow, &data, &device)?).0
         };
         println!(
