@@ -69,7 +69,10 @@ pub use error::{BoxedError, NflowError, Result};
 pub use flow::Flow;
 pub use gaussian_base::{GaussianBase, GaussianBaseKind};
 pub use inverse::Inverse;
-pub use persist::{FORMAT_VERSION, ModelConfig, load_model, load_module, save_model, save_module};
+pub use persist::{
+    FORMAT_VERSION, ModelConfig, load_model, load_module, save_model, save_model_with_files,
+    save_module,
+};
 pub use seed::derive_seed;
 pub use standard_normal::{StandardNormal, standard_normal_tensor};
 pub use standardize::{Standardize, Standardizer};

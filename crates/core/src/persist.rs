@@ -217,7 +217,30 @@ pub fn save_model<C: ModelConfig>(
     config: &C,
     model: &C::Model,
 ) -> Result<()> {
+    save_model_with_files(dir, config, model, &[])
+}
+
+/// [`save_model`], with `extra` files (name, bytes) written into the same directory in the same
+/// atomic step: a training report beside the model, say. [`load_model`] ignores them.
+///
+/// # Errors
+/// As [`save_model`]; [`NflowError::Io`] also when an extra file takes a model file's name.
+pub fn save_model_with_files<C: ModelConfig>(
+    dir: impl AsRef<Path>,
+    config: &C,
+    model: &C::Model,
+    extra: &[(&str, &[u8])],
+) -> Result<()> {
     let dir = dir.as_ref();
+    if let Some((name, _)) = extra
+        .iter()
+        .find(|(name, _)| [MODEL_CONFIG_FILE, MODEL_WEIGHTS_FILE].contains(name))
+    {
+        return Err(NflowError::Io {
+            path: dir.join(name),
+            source: std::io::Error::other("an extra file cannot replace a model file"),
+        });
+    }
     let weights = weights_bytes(model, &dir.join(MODEL_WEIGHTS_FILE))?;
     let file = serde_json::json!({
         "format_version": FORMAT_VERSION,
@@ -228,13 +251,12 @@ pub fn save_model<C: ModelConfig>(
         })?,
     });
     let json = serde_json::to_string_pretty(&file).expect("JSON values serialise");
-    write_dir_atomically(
-        dir,
-        &[
-            (MODEL_WEIGHTS_FILE, &weights),
-            (MODEL_CONFIG_FILE, json.as_bytes()),
-        ],
-    )
+    let mut files: Vec<(&str, &[u8])> = vec![
+        (MODEL_WEIGHTS_FILE, &weights),
+        (MODEL_CONFIG_FILE, json.as_bytes()),
+    ];
+    files.extend_from_slice(extra);
+    write_dir_atomically(dir, &files)
 }
 
 /// Writes `files` as the whole content of directory `dir`, atomically: see [`save_model`].
@@ -266,7 +288,8 @@ pub fn write_dir_atomically(dir: impl AsRef<Path>, files: &[(&str, &[u8])]) -> R
                 return Err(io(
                     dir,
                     std::io::Error::other(format!(
-                        "refusing to replace this directory: it holds {entry_name:?}, which is                          not part of a saved model"
+                        "refusing to replace this directory: it holds {entry_name:?}, which is \
+                         not part of a saved model"
                     )),
                 ));
             }

@@ -192,6 +192,25 @@ impl Dataset {
             test: self.subset(&order[n_train + n_val..]),
         })
     }
+
+    /// Shuffles the rows with `seed` and holds out `fraction` of them (rounded, at least one):
+    /// `(rest, held_out)`, e.g. training rows and validation rows.
+    ///
+    /// # Errors
+    /// [`NflowError::InvalidConfig`] when `fraction` is not in `(0, 1)` or either part would be
+    /// empty.
+    pub fn holdout(&self, fraction: f64, seed: u64) -> Result<(Dataset, Dataset)> {
+        let n = self.rows();
+        let held = ((n as f64 * fraction).round() as usize).max(1);
+        if !(fraction > 0.0 && fraction < 1.0) || held >= n {
+            return Err(NflowError::invalid_config(format!(
+                "cannot hold out a fraction {fraction} of {n} rows with both parts non-empty"
+            )));
+        }
+        let mut order: Vec<usize> = (0..n).collect();
+        order.shuffle(&mut StdRng::seed_from_u64(seed));
+        Ok((self.subset(&order[held..]), self.subset(&order[..held])))
+    }
 }
 
 /// Train / validation / test parts of a dataset.

@@ -337,8 +337,10 @@ impl Trainer {
             ProgressBar::hidden()
         };
         bar.set_style(
-            ProgressStyle::with_template("{bar:30} {pos}/{len} steps {elapsed_precise} | {msg}")
-                .expect("valid template"),
+            ProgressStyle::with_template(
+                "{bar:30} {pos}/{len} steps {elapsed_precise} (ETA {eta}) | {msg}",
+            )
+            .expect("valid template"),
         );
 
         let start = Instant::now();
