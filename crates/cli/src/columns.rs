@@ -209,18 +209,19 @@ fn check_layout(
             table.cols()
         )));
     }
-    if table.named_header && named {
-        if let Some(j) = (0..names.len()).find(|&j| table.names[j] != names[j]) {
-            return Err(CliError::bad(format!(
-                "{shown}: column {} is named {:?}, but the model's column {} is {:?} \
-                 (expected columns: {})",
-                j + 1,
-                table.names[j],
-                j + 1,
-                names[j],
-                names.join(", ")
-            )));
-        }
+    if table.named_header
+        && named
+        && let Some(j) = (0..names.len()).find(|&j| table.names[j] != names[j])
+    {
+        return Err(CliError::bad(format!(
+            "{shown}: column {} is named {:?}, but the model's column {} is {:?} \
+             (expected columns: {})",
+            j + 1,
+            table.names[j],
+            j + 1,
+            names[j],
+            names.join(", ")
+        )));
     }
     Ok(())
 }

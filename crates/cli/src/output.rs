@@ -19,14 +19,14 @@ pub fn check_out_free(path: &Path, force: bool) -> CliResult<()> {
             path.display()
         )));
     }
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        if !parent.is_dir() {
-            return Err(CliError::bad(format!(
-                "{}: the directory {} does not exist",
-                path.display(),
-                parent.display()
-            )));
-        }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+        && !parent.is_dir()
+    {
+        return Err(CliError::bad(format!(
+            "{}: the directory {} does not exist",
+            path.display(),
+            parent.display()
+        )));
     }
     Ok(())
 }

@@ -78,7 +78,7 @@ pub fn run(args: SampleArgs) -> CliResult<()> {
             repeated
         }
     };
-    let total = if c == 0 { args.n } else { contexts.len() / c };
+    let total = contexts.len().checked_div(c).unwrap_or(args.n);
     let width = columns.names.len() + usize::from(args.with_log_prob);
     let mut rng = StdRng::seed_from_u64(args.seed);
     let mut out = Vec::with_capacity(total * width);

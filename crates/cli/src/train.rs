@@ -120,12 +120,12 @@ pub struct TrainArgs {
 /// Runs `nflow train`.
 pub fn run(args: TrainArgs) -> CliResult<()> {
     check_out_free(&args.out, args.force)?;
-    if args.bins.is_some() || args.bound.is_some() {
-        if args.transformer != Some(TransformerChoice::Spline) {
-            return Err(CliError::bad(
-                "--bins and --bound set the spline: add --transformer spline",
-            ));
-        }
+    if (args.bins.is_some() || args.bound.is_some())
+        && args.transformer != Some(TransformerChoice::Spline)
+    {
+        return Err(CliError::bad(
+            "--bins and --bound set the spline: add --transformer spline",
+        ));
     }
     let device = default_device();
     let table = read_table(&args.data)?;
@@ -334,8 +334,21 @@ fn read_config(path: &Path, d: usize, c: usize) -> CliResult<AutoregressiveFlowC
             }
         }
     }
-    AutoregressiveFlowConfig::from_saved_json(value)
-        .map_err(|e| CliError::model(format!("--config {shown}"), e))
+    // Settings the file leaves out take their defaults.
+    let serde_json::Value::Object(mut merged) =
+        serde_json::to_value(AutoregressiveFlowConfig::new(d)).expect("configs serialise")
+    else {
+        unreachable!("a config serialises as an object")
+    };
+    merged.extend(map.clone());
+    AutoregressiveFlowConfig::from_saved_json(serde_json::Value::Object(merged)).map_err(
+        |e| match e {
+            nflow::Error::Load { reason, .. } => {
+                CliError::bad(format!("--config {shown}: {reason}"))
+            }
+            other => CliError::model(format!("--config {shown}"), other),
+        },
+    )
 }
 
 /// What the training report records besides the trainer's own report.
