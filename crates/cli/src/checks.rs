@@ -11,13 +11,19 @@ const MIN_ROWS_FOR_DISCRETE: usize = 50;
 /// Repeated rows above this fraction get a warning.
 const DUPLICATE_FRACTION: f64 = 0.01;
 
-/// The warnings for data columns `names` of the row-major `values` read from `file`.
-pub fn data_warnings(file: &str, values: &[f32], names: &[String]) -> Vec<String> {
-    let cols = names.len();
-    let rows = values.len() / cols;
+/// The warnings for the data columns `data` (position, name) of the row-major `values`, `width`
+/// columns a row, read from `file`. Repeated rows are rows equal on the data columns.
+pub fn data_warnings(
+    file: &str,
+    values: &[f32],
+    width: usize,
+    data: &[(usize, String)],
+) -> Vec<String> {
+    let rows = values.len() / width;
     let mut warnings = Vec::new();
-    for (j, name) in names.iter().enumerate() {
-        let column = values.iter().skip(j).step_by(cols);
+    for (j, name) in data {
+        let j = *j;
+        let column = values.iter().skip(j).step_by(width);
         let first = values[j];
         let label = format!("{file}: column {name:?}");
         if column.clone().all(|&v| v == first) {
@@ -51,9 +57,9 @@ pub fn data_warnings(file: &str, values: &[f32], names: &[String]) -> Vec<String
     let mut seen = HashSet::with_capacity(rows);
     let repeated = (0..rows)
         .filter(|&i| {
-            let row: Vec<u32> = values[i * cols..(i + 1) * cols]
+            let row: Vec<u32> = data
                 .iter()
-                .map(|v| v.to_bits())
+                .map(|(j, _)| values[i * width + j].to_bits())
                 .collect();
             !seen.insert(row)
         })
@@ -73,8 +79,8 @@ pub fn data_warnings(file: &str, values: &[f32], names: &[String]) -> Vec<String
 mod tests {
     use super::*;
 
-    fn names(n: usize) -> Vec<String> {
-        (0..n).map(|j| format!("x{j}")).collect()
+    fn names(n: usize) -> Vec<(usize, String)> {
+        (0..n).map(|j| (j, format!("x{j}"))).collect()
     }
 
     #[test]
@@ -82,7 +88,7 @@ mod tests {
         let values: Vec<f32> = (0..200)
             .map(|i| (i as f32 * 0.37).sin() * 3.1 + 0.01)
             .collect();
-        assert!(data_warnings("f", &values, &names(2)).is_empty());
+        assert!(data_warnings("f", &values, 2, &names(2)).is_empty());
     }
 
     #[test]
@@ -98,7 +104,7 @@ mod tests {
                 (i as f32 * 0.731).sin() + 1e-3 * i as f32,
             ]);
         }
-        let w = data_warnings("train.csv", &values, &names(4));
+        let w = data_warnings("train.csv", &values, 4, &names(4));
         assert_eq!(w.len(), 3, "{w:#?}");
         assert!(w[0].contains("\"x0\" is constant"));
         assert!(w[1].contains("\"x1\" is integer-valued (7 distinct values in 100 rows)"));
@@ -107,7 +113,7 @@ mod tests {
         let mut dup: Vec<f32> = (0..100).map(|i| i as f32 * 0.013 + 0.001).collect();
         let first_row = [dup[0], dup[1]];
         dup.extend_from_slice(&first_row); // row 50 repeats row 0
-        let w = data_warnings("d.csv", &dup, &names(2));
+        let w = data_warnings("d.csv", &dup, 2, &names(2));
         assert_eq!(w.len(), 1, "{w:#?}");
         assert!(w[0].contains("1 of 51 rows"), "{w:#?}");
     }

@@ -41,7 +41,7 @@ pub fn run(args: EvalArgs) -> CliResult<()> {
     let model = model_dir::load(&args.model, &device)?;
     let table = read_table(&args.data)?;
     model.columns.check(&table, &args.data)?;
-    let data = dataset(&table, &model.columns, &args.data)?;
+    let data = dataset(table, &model.columns, &args.data)?;
     let log_p = nflow_ok(
         log_densities(&model.flow, &data, &device),
         &args.data.display().to_string(),

@@ -135,18 +135,22 @@ pub fn run(args: TrainArgs) -> CliResult<()> {
         args.context_columns.as_deref(),
         args.context_prefix.as_deref(),
     )?;
-    let data_names = columns.data_names();
     let data_file = args.data.display().to_string();
-    let warnings = data_warnings(&data_file, &table.select(&columns.data()), &data_names);
+    let data_columns: Vec<(usize, String)> = columns
+        .data()
+        .into_iter()
+        .zip(columns.data_names())
+        .collect();
+    let warnings = data_warnings(&data_file, &table.values, table.cols(), &data_columns);
     for w in &warnings {
         eprintln!("warning: {}", one_line(w));
     }
-    let all = dataset(&table, &columns, &args.data)?;
+    let all = dataset(table, &columns, &args.data)?;
     let (train, validation, validation_source) = match &args.val {
         Some(path) => {
             let val_table = read_table(path)?;
             columns.check(&val_table, path)?;
-            let val = dataset(&val_table, &columns, path)?;
+            let val = dataset(val_table, &columns, path)?;
             (all, val, path.display().to_string())
         }
         None => {
@@ -248,17 +252,21 @@ fn orientation_name(orientation: Orientation) -> &'static str {
 }
 
 /// The rows of `table` as a dataset: its data columns, and its context columns when it has any.
-pub fn dataset(table: &Table, columns: &Columns, path: &Path) -> CliResult<Dataset> {
+/// A table without context columns moves its values into the dataset (no second copy).
+pub fn dataset(table: Table, columns: &Columns, path: &Path) -> CliResult<Dataset> {
     let what = path.display().to_string();
     let data = columns.data();
-    let mut dataset = nflow_ok(Dataset::from_flat(table.select(&data), data.len()), &what)?;
-    if !columns.context.is_empty() {
-        dataset = nflow_ok(
-            dataset.with_context(table.select(&columns.context), columns.context.len()),
-            &what,
-        )?;
+    if columns.context.is_empty() && data.len() == table.cols() {
+        return nflow_ok(Dataset::from_flat(table.values, data.len()), &what);
     }
-    Ok(dataset)
+    let context = table.select(&columns.context);
+    let values = table.select(&data);
+    drop(table);
+    nflow_ok(
+        Dataset::from_flat(values, data.len())
+            .and_then(|d| d.with_context(context, columns.context.len())),
+        &what,
+    )
 }
 
 /// The flow config: `--config` (or the defaults), the flags over it, the data's sizes and the
