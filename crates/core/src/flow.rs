@@ -20,7 +20,8 @@ use crate::error::{NflowError, Result};
 /// the log-density from the base and the forward pass's log-determinant. For a bijector whose
 /// forward is the cheap direction (an IAF), that is the fast way to get samples with densities.
 ///
-/// The context (if the bijector has one) goes to the bijector; the base is unconditional.
+/// The context (if the bijector has one) goes to the bijector, and to the base when the base is
+/// conditional too (a MADE MoG base, say).
 ///
 /// `Flow` is a burn [`Module`]: it trains, moves between devices and saves as one module.
 ///
@@ -58,7 +59,7 @@ impl<T: Module + Bijector, P: Module + Distribution> Flow<T, P> {
     ///
     /// # Errors
     /// [`NflowError::InvalidConfig`] when the two disagree on the number of features, or when the
-    /// base itself is conditional (flows condition through the bijector).
+    /// base is conditional on a context of another width than the bijector's.
     pub fn new(transform: T, base: P) -> Result<Self> {
         if transform.features() != base.features() {
             return Err(NflowError::invalid_config(format!(
@@ -67,10 +68,13 @@ impl<T: Module + Bijector, P: Module + Distribution> Flow<T, P> {
                 base.features()
             )));
         }
-        if base.context_features() != 0 {
-            return Err(NflowError::invalid_config(
-                "a Flow's base distribution must be unconditional",
-            ));
+        if base.context_features() != 0 && base.context_features() != transform.context_features() {
+            return Err(NflowError::invalid_config(format!(
+                "a Flow's base distribution must be unconditional or take the bijector's context \
+                 ({} features); it takes {}",
+                transform.context_features(),
+                base.context_features()
+            )));
         }
         Ok(Self { transform, base })
     }
@@ -89,6 +93,15 @@ impl<T: Module + Bijector, P: Module + Distribution> Flow<T, P> {
     pub fn into_parts(self) -> (T, P) {
         (self.transform, self.base)
     }
+
+    /// The context the base sees: the flow's, when the base is conditional.
+    fn base_context<'a>(&self, context: Option<&'a Tensor<2>>) -> Option<&'a Tensor<2>> {
+        if self.base.context_features() > 0 {
+            context
+        } else {
+            None
+        }
+    }
 }
 
 impl<T: Module + Bijector, P: Module + Distribution> Distribution for Flow<T, P> {
@@ -102,7 +115,7 @@ impl<T: Module + Bijector, P: Module + Distribution> Distribution for Flow<T, P>
 
     fn log_prob_unchecked(&self, x: Tensor<2>, context: Option<&Tensor<2>>) -> Tensor<1> {
         let (z, ladj) = self.transform.inverse(x, context);
-        self.base.log_prob_unchecked(z, None) + ladj
+        self.base.log_prob_unchecked(z, self.base_context(context)) + ladj
     }
 
     fn sample_unchecked<R: Rng + ?Sized>(
@@ -111,7 +124,9 @@ impl<T: Module + Bijector, P: Module + Distribution> Distribution for Flow<T, P>
         context: Option<&Tensor<2>>,
         rng: &mut R,
     ) -> Tensor<2> {
-        let z = self.base.sample_unchecked(n, None, rng);
+        let z = self
+            .base
+            .sample_unchecked(n, self.base_context(context), rng);
         self.transform.forward_value(z, context)
     }
 
@@ -121,7 +136,9 @@ impl<T: Module + Bijector, P: Module + Distribution> Distribution for Flow<T, P>
         context: Option<&Tensor<2>>,
         rng: &mut R,
     ) -> (Tensor<2>, Tensor<1>) {
-        let (z, base_log_prob) = self.base.sample_and_log_prob_unchecked(n, None, rng);
+        let (z, base_log_prob) =
+            self.base
+                .sample_and_log_prob_unchecked(n, self.base_context(context), rng);
         let (x, ladj) = self.transform.forward(z, context);
         (x, base_log_prob - ladj)
     }

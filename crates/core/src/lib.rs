@@ -46,6 +46,7 @@ mod distribution;
 mod error;
 mod flow;
 mod gaussian_base;
+mod gaussian_mixture;
 mod inverse;
 pub mod jacobian;
 pub mod named_params;
@@ -68,6 +69,7 @@ pub use distribution::Distribution;
 pub use error::{BoxedError, NflowError, Result};
 pub use flow::Flow;
 pub use gaussian_base::{GaussianBase, GaussianBaseKind};
+pub use gaussian_mixture::GaussianMixture;
 pub use inverse::Inverse;
 pub use persist::{
     FORMAT_VERSION, ModelConfig, load_model, load_module, save_model, save_model_with_files,

@@ -21,6 +21,7 @@ use crate::transformer_spec::TransformerSpec;
 
 const PURPOSE_MADE: u64 = 11;
 const PURPOSE_PERMUTATION: u64 = 12;
+const PURPOSE_BASE: u64 = 13;
 
 /// Everything that describes a masked autoregressive flow: its orientation (MAF or IAF), its
 /// elementwise transformer, each layer's MADE, what goes between layers, and the base.
@@ -168,7 +169,9 @@ impl AutoregressiveFlowConfig {
             standardizer.validate(d)?;
             layers.push(FlowLayer::Standardize(standardizer.layer(device)?));
         }
-        let base = self.base.init(d, device)?;
+        let base = self
+            .base
+            .init_seeded(d, derive_seed(self.seed, PURPOSE_BASE, 0), device)?;
         AutoregressiveFlow::new(Chain::new(layers)?, base, self.clone())
     }
 }

@@ -47,6 +47,7 @@ mod batch_norm;
 mod config;
 mod flow;
 mod layer;
+mod maf_mog;
 mod masked_autoregressive;
 mod orientation;
 mod permutation;
@@ -60,6 +61,7 @@ pub use batch_norm::BatchNorm;
 pub use config::{AutoregressiveFlowConfig, IafConfig, MafConfig};
 pub use flow::AutoregressiveFlow;
 pub use layer::FlowLayer;
+pub use maf_mog::{MafMog, MafMogConfig};
 pub use masked_autoregressive::MaskedAutoregressive;
 pub use nflow_core::persist::{
     MODEL_CONFIG_FILE as FLOW_CONFIG_FILE, MODEL_WEIGHTS_FILE as FLOW_WEIGHTS_FILE,

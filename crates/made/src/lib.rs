@@ -16,20 +16,24 @@
 #![warn(missing_docs)]
 
 mod activation;
+mod bernoulli_made;
 mod checker;
 mod config;
 mod hidden_degrees;
 mod made;
+mod made_mog;
 mod mask;
 mod mask_set;
 mod masked_linear;
 mod ordering;
 
 pub use activation::Activation;
+pub use bernoulli_made::{BernoulliMade, BernoulliMadeConfig};
 pub use checker::{Diagonal, autoregressive_violations, check_made};
 pub use config::MadeConfig;
 pub use hidden_degrees::{HiddenDegrees, hidden_degrees, lowest_hidden_degree};
 pub use made::{CONFIG_FILE, Made, WEIGHTS_FILE};
+pub use made_mog::{MadeMog, MadeMogConfig};
 pub use mask::{Mask, hidden_mask, output_degrees, output_mask};
 pub use mask_set::MaskSet;
 pub use masked_linear::MaskedLinear;

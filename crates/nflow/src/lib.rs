@@ -80,17 +80,20 @@ pub mod prelude {
     pub use nflow_core::persist::{ModelConfig, load_model, save_model};
     pub use nflow_core::{
         Bijector, Chain, DiagNormal, Distribution, Flow, FlowConfigError, GaussianBase,
-        GaussianBaseKind, Inverse, MadeError, StandardNormal, Then, default_device,
-        device_from_name,
+        GaussianBaseKind, GaussianMixture, Inverse, MadeError, StandardNormal, Then,
+        default_device, device_from_name,
     };
     pub use nflow_flows::{
         AffineTransformer, AutoregressiveFlow, AutoregressiveFlowConfig, ElementwiseTransformer,
-        FlowLayer, IafConfig, MafConfig, MaskedAutoregressive, Orientation, PermutationKind,
-        SplineTransformer, TransformerKind, TransformerSpec, register_transformer,
+        FlowLayer, IafConfig, MafConfig, MafMog, MafMogConfig, MaskedAutoregressive, Orientation,
+        PermutationKind, SplineTransformer, TransformerKind, TransformerSpec, register_transformer,
         registered_transformers,
     };
-    pub use nflow_made::{Activation, HiddenDegrees, MadeConfig};
-    pub use nflow_train::{Dataset, ToyDataset, Trainer, TrainerConfig};
+    pub use nflow_made::{
+        Activation, BernoulliMade, BernoulliMadeConfig, HiddenDegrees, MadeConfig, MadeMog,
+        MadeMogConfig,
+    };
+    pub use nflow_train::{Dataset, ToyDataset, TrainPhase, Trainer, TrainerConfig};
     pub use rand::SeedableRng;
     pub use rand::rngs::StdRng;
 }

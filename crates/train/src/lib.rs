@@ -33,6 +33,6 @@ pub use nflow_core::Standardizer;
 pub use nflow_core::TrainerConfigError;
 pub use toy::{Reference, ReferenceKind, ToyDataset};
 pub use trainer::{
-    EvalRecord, LrSchedule, OptimizerKind, TrainFailure, TrainReport, Trainer, TrainerConfig,
-    log_densities, mean_and_two_standard_errors, mean_nll,
+    EvalRecord, LrSchedule, OptimizerKind, TrainFailure, TrainPhase, TrainReport, Trainer,
+    TrainerConfig, log_densities, mean_and_two_standard_errors, mean_nll,
 };

@@ -290,6 +290,30 @@ impl Trainer {
     where
         M: Module + Distribution,
     {
+        self.fit_with(model, train, validation, device, |model, _| model)
+    }
+
+    /// [`Trainer::fit`] with a hook that `prepare`s the model before every training step
+    /// ([`TrainPhase::Step`], on the training copy) and before every validation
+    /// ([`TrainPhase::Evaluate`], on the inference copy that may become the best model).
+    ///
+    /// Order- and connectivity-agnostic MADE training (the MADE paper's mask sampling) is this hook:
+    /// switch to a random mask set before each step, and to a fixed set (or an ensemble) for
+    /// validation.
+    ///
+    /// # Errors
+    /// As [`Trainer::fit`].
+    pub fn fit_with<M>(
+        &self,
+        model: M,
+        train: &Dataset,
+        validation: &Dataset,
+        device: &Device,
+        mut prepare: impl FnMut(M, TrainPhase) -> M,
+    ) -> Result<(M, TrainReport), TrainFailure<M>>
+    where
+        M: Module + Distribution,
+    {
         let c = &self.config;
         let fail = |error: NflowError| TrainFailure { error, best: None };
         for (name, data) in [("training data", train), ("validation data", validation)] {
@@ -361,6 +385,7 @@ impl Trainer {
             let x = train.batch(rows, &train_device);
             let context = train.context_batch(rows, &train_device);
             cursor += batch_size;
+            model = prepare(model, TrainPhase::Step(step));
             let loss = model.log_prob_unchecked(x, context.as_ref()).mean().neg();
             let lr = scheduler.step();
             let loss_value = loss.clone().into_scalar::<f64>();
@@ -386,7 +411,7 @@ impl Trainer {
             if step % c.eval_every == 0 || step == c.max_steps {
                 let window_seconds = window_start.elapsed().as_secs_f64();
                 train_seconds += window_seconds;
-                let inference = model.valid();
+                let inference = prepare(model.valid(), TrainPhase::Evaluate);
                 let validation_nll = mean_nll(&inference, validation, device).map_err(fail)?;
                 if !validation_nll.is_finite() {
                     bar.abandon();
@@ -450,6 +475,15 @@ impl Trainer {
             .finish(best, history, device)
             .expect("at least one evaluation"))
     }
+}
+
+/// When [`Trainer::fit_with`]'s hook is called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrainPhase {
+    /// Before training step `n` (0-based), on the training copy of the model.
+    Step(usize),
+    /// Before a validation, on the inference copy of the model.
+    Evaluate,
 }
 
 /// Where training stood, to build its report.
