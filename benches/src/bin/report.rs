@@ -2,6 +2,9 @@
 //! peers in the same invocation when their virtualenv exists, and writes `docs/benchmarks.md` and
 //! `docs/benchmarks.png`.
 
+#[path = "../../../examples/maf_density/src/font.rs"]
+mod font;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -152,21 +155,7 @@ fn plot(
     results: &[Measurement],
     peers: &HashMap<(String, String, usize, usize), f64>,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let font = [
-        "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-        "/usr/share/fonts/dejavu/DejaVuSans.ttf",
-    ]
-    .iter()
-    .find_map(|p| std::fs::read(p).ok());
-    let with_text = match font {
-        Some(bytes) => plotters::style::register_font(
-            "sans-serif",
-            FontStyle::Normal,
-            Box::leak(bytes.into_boxed_slice()),
-        )
-        .is_ok(),
-        None => false,
-    };
+    let with_text = font::load_font();
     let root = BitMapBackend::new(path, (900, 600)).into_drawing_area();
     root.fill(&WHITE)?;
     let h256: Vec<&Measurement> = results.iter().filter(|m| m.h == 256).collect();

@@ -36,6 +36,7 @@ impl BernoulliMadeConfig {
         }
         Ok(BernoulliMade {
             made: self.made.init(device)?,
+            ensemble: 1,
         })
     }
 }
@@ -84,6 +85,9 @@ impl ModelConfig for BernoulliMadeConfig {
 #[derive(Module, Debug)]
 pub struct BernoulliMade {
     made: Made,
+    /// Mask sets the density averages over (1: the set in use only).
+    #[module(skip)]
+    ensemble: usize,
 }
 
 impl BernoulliMade {
@@ -118,23 +122,62 @@ impl BernoulliMade {
         }
         Ok(Self {
             made: self.made.with_mask_set(index)?,
+            ensemble: self.ensemble,
         })
+    }
+
+    /// The model whose density is the exact mixture of the first `sets` mask sets (1: the set in
+    /// use only). Its `log_prob` is then [`log_prob_ensemble`](Self::log_prob_ensemble) over them
+    /// and `sample` draws each row from a uniformly chosen set, so the trainer can validate (and
+    /// early-stop) on an ensemble while training steps use one set at a time.
+    ///
+    /// # Errors
+    /// [`MadeError::NoSuchMaskSet`](nflow_core::MadeError::NoSuchMaskSet) when `sets` is 0 or
+    /// more than the model has.
+    pub fn with_ensemble(mut self, sets: usize) -> Result<Self> {
+        let count = self.num_mask_sets();
+        if sets == 0 || sets > count {
+            return Err(nflow_core::MadeError::NoSuchMaskSet {
+                index: sets.saturating_sub(1),
+                count,
+            }
+            .into());
+        }
+        self.ensemble = sets;
+        Ok(self)
+    }
+
+    /// Mask sets the density averages over (1: the set in use only).
+    pub fn ensemble(&self) -> usize {
+        self.ensemble
     }
 
     /// The exact ensemble over every mask set: `log (1/K) Σ_k p_k(x)` per row (log-mean-exp of
     /// the `K` log-likelihoods). One pass per mask set; assumes validated input.
     pub fn log_prob_ensemble(&self, x: Tensor<2>, context: Option<&Tensor<2>>) -> Tensor<1> {
-        let k = self.num_mask_sets();
+        self.log_prob_over_sets(self.num_mask_sets(), x, context)
+    }
+
+    /// `log (1/k) Σ_{i<k} p_i(x)` over the first `k` mask sets.
+    fn log_prob_over_sets(&self, k: usize, x: Tensor<2>, context: Option<&Tensor<2>>) -> Tensor<1> {
         let per_set: Vec<Tensor<1>> = (0..k)
             .map(|i| {
                 let model = self.clone().with_mask_set(i).expect("index in range");
-                model.log_prob_unchecked(x.clone(), context)
+                model.log_prob_one_set(x.clone(), context)
             })
             .collect();
         let stacked = Tensor::stack::<2>(per_set, 0); // [K, batch]
         let max = stacked.clone().max_dim(0); // [1, batch]
         let lse = (stacked - max.clone()).exp().sum_dim(0).log() + max;
         (lse - (k as f64).ln()).squeeze_dim::<1>(0)
+    }
+
+    /// `Σ_i [x_i ℓ_i − softplus(ℓ_i)]` under the mask set in use.
+    fn log_prob_one_set(&self, x: Tensor<2>, context: Option<&Tensor<2>>) -> Tensor<1> {
+        let logits = self.logits(x.clone(), context);
+        (x * logits.clone() - softplus(logits, 1.0))
+            .sum_dim(1)
+            .squeeze_dim::<1>(1)
     }
 
     /// Saves the model (with the mask set in use) as the model directory `dir`, format v1.
@@ -167,15 +210,16 @@ impl Distribution for BernoulliMade {
     /// `Σ_i [x_i ℓ_i − softplus(ℓ_i)]`: exact for `x ∈ {0, 1}^D` (other values are scored by the
     /// same formula, which is not a density over them).
     fn log_prob_unchecked(&self, x: Tensor<2>, context: Option<&Tensor<2>>) -> Tensor<1> {
-        let logits = self.logits(x.clone(), context);
-        (x * logits.clone() - softplus(logits, 1.0))
-            .sum_dim(1)
-            .squeeze_dim::<1>(1)
+        if self.ensemble > 1 {
+            self.log_prob_over_sets(self.ensemble, x, context)
+        } else {
+            self.log_prob_one_set(x, context)
+        }
     }
 
     /// Ancestral sampling: `D` passes; pass `k` fixes the feature of degree `k` from its exact
     /// conditional. Uniform noise is drawn once from `rng`, so a seeded generator reproduces the
-    /// samples.
+    /// samples. With an [ensemble](Self::with_ensemble), each row first draws its mask set.
     fn sample_unchecked<R: Rng + ?Sized>(
         &self,
         n: usize,
@@ -186,10 +230,40 @@ impl Distribution for BernoulliMade {
         let device = self.made.layers()[0].bias().device();
         let uniform: Vec<f32> = (0..n * d).map(|_| rng.random::<f32>()).collect();
         let uniform = Tensor::<2>::from_data(TensorData::new(uniform, [n, d]), &device);
+        let ancestral = |model: &Self, uniform: Tensor<2>, context: Option<&Tensor<2>>| {
+            let mut x = uniform.zeros_like();
+            for _ in 0..d {
+                let p = burn::tensor::activation::sigmoid(model.logits(x, context));
+                x = uniform.clone().lower(p).float();
+            }
+            x
+        };
+        if self.ensemble <= 1 {
+            return ancestral(self, uniform, context);
+        }
+        // Every row draws a set; rows are sampled set by set and put back in order.
+        let sets: Vec<usize> = (0..n).map(|_| rng.random_range(0..self.ensemble)).collect();
         let mut x = Tensor::<2>::zeros([n, d], &device);
-        for _ in 0..d {
-            let p = burn::tensor::activation::sigmoid(self.logits(x, context));
-            x = uniform.clone().lower(p).float();
+        for set in 0..self.ensemble {
+            let rows: Vec<i64> = (0..n)
+                .filter(|&i| sets[i] == set)
+                .map(|i| i as i64)
+                .collect();
+            if rows.is_empty() {
+                continue;
+            }
+            let index = Tensor::<1, burn::tensor::Int>::from_data(
+                TensorData::new(rows.clone(), [rows.len()]),
+                &device,
+            );
+            let model = self.clone().with_mask_set(set).expect("set in range");
+            let part_context = context.map(|c| c.clone().select(0, index.clone()));
+            let part = ancestral(
+                &model,
+                uniform.clone().select(0, index.clone()),
+                part_context.as_ref(),
+            );
+            x = x.select_assign(0, index, part, burn::tensor::IndexingUpdateOp::Add);
         }
         x
     }

@@ -74,6 +74,13 @@ fn bernoulli_made_sums_to_one_for_every_mask_set_and_the_ensemble() {
         let ensemble = values(model.log_prob_ensemble(x.clone(), c.as_ref()));
         let total: f64 = ensemble.iter().map(|v| v.exp()).sum();
         assert!((total - 1.0).abs() < 1e-10, "ensemble: Σ p = {total}");
+        // As a distribution: the ensemble model's log_prob is the ensemble.
+        let as_model = model.clone().with_ensemble(4).unwrap();
+        assert_eq!(
+            values(as_model.log_prob(x.clone(), c.as_ref()).unwrap()),
+            ensemble
+        );
+        assert!(model.clone().with_ensemble(5).is_err());
         // The ensemble is the mean of the sets' probabilities, row by row.
         for (row, lp) in ensemble.iter().enumerate() {
             let mean = per_set.iter().map(|s| s[row].exp()).sum::<f64>() / 4.0;
@@ -82,18 +89,15 @@ fn bernoulli_made_sums_to_one_for_every_mask_set_and_the_ensemble() {
     }
 }
 
-#[test]
-fn bernoulli_made_samples_match_its_probabilities() {
-    let device = f64_device();
-    let d = 3;
-    let model = bernoulli(d, 0, 1, &device);
-    let probs: Vec<f64> = values(model.log_prob(all_binary(d, &device), None).unwrap())
+/// Samples `n` rows and compares their frequencies over all `2^d` vectors with the model's
+/// probabilities: the chi-square statistic.
+fn chi_square(model: &BernoulliMade, d: usize, n: usize, seed: u64, device: &Device) -> f64 {
+    let probs: Vec<f64> = values(model.log_prob(all_binary(d, device), None).unwrap())
         .into_iter()
         .map(f64::exp)
         .collect();
-    let n = 20_000;
     let samples = model
-        .sample(n, None, &mut StdRng::seed_from_u64(9))
+        .sample(n, None, &mut StdRng::seed_from_u64(seed))
         .unwrap()
         .to_data()
         .iter::<f64>()
@@ -108,16 +112,24 @@ fn bernoulli_made_samples_match_its_probabilities() {
             .sum();
         counts[index] += 1;
     }
-    let chi2: f64 = counts
+    counts
         .iter()
         .zip(&probs)
         .map(|(&o, &p)| (o as f64 - n as f64 * p).powi(2) / (n as f64 * p))
-        .sum();
+        .sum()
+}
+
+#[test]
+fn bernoulli_made_samples_match_its_probabilities() {
+    let device = f64_device();
     // 7 degrees of freedom: P(χ² > 24.32) = 0.001.
-    assert!(
-        chi2 < 24.32,
-        "chi-square {chi2} with counts {counts:?} and p {probs:?}"
-    );
+    let single = bernoulli(3, 0, 1, &device);
+    let chi2 = chi_square(&single, 3, 20_000, 9, &device);
+    assert!(chi2 < 24.32, "one mask: chi-square {chi2}");
+    // The 3-set ensemble as a distribution: each row from a random set.
+    let ensemble = bernoulli(3, 0, 3, &device).with_ensemble(3).unwrap();
+    let chi2 = chi_square(&ensemble, 3, 20_000, 10, &device);
+    assert!(chi2 < 24.32, "ensemble: chi-square {chi2}");
 }
 
 #[test]

@@ -4,16 +4,15 @@
 //!
 //! `cargo run --release -p maf_density -- --dataset moons`
 
+mod font;
+mod model;
 mod plot;
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Parser;
-use nflow::flows::{
-    AffineTransformer, AutoregressiveFlow, AutoregressiveFlowConfig, MafConfig, Orientation,
-    SplineTransformer,
-};
+use nflow::flows::{AffineTransformer, MafConfig, MafMogConfig, Orientation, SplineTransformer};
 use nflow::prelude::Distribution;
 use nflow::rand::SeedableRng;
 use nflow::train::{
@@ -21,6 +20,8 @@ use nflow::train::{
     mean_and_two_standard_errors,
 };
 use serde::Serialize;
+
+use crate::model::Model;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -63,6 +64,10 @@ struct Args {
     /// a neural spline flow).
     #[arg(long, default_value = "affine", value_parser = ["affine", "spline"])]
     transformer: String,
+    /// MAF MoG: put the layers on a MADE MoG base with this many components per conditional
+    /// (0: a standard Gaussian base).
+    #[arg(long, default_value_t = 0)]
+    mog: usize,
     /// Soft bound on each layer's log-scale (affine).
     #[arg(long, default_value_t = 3.0)]
     log_scale_bound: f64,
@@ -121,7 +126,7 @@ fn parse_dataset(name: &str) -> Result<ToyDataset, String> {
 struct Report {
     dataset: &'static str,
     flow: String,
-    flow_config: AutoregressiveFlowConfig,
+    flow_config: serde_json::Value,
     trainer_config: TrainerConfig,
     standardized: bool,
     train_size: usize,
@@ -149,12 +154,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let toy = args.dataset;
     let kind = format!(
-        "{}{}",
+        "{}{}{}",
         if args.iaf { "iaf" } else { "maf" },
         if args.transformer == "spline" {
             "-spline"
         } else {
             ""
+        },
+        if args.mog > 0 {
+            format!("-mog{}", args.mog)
+        } else {
+            String::new()
         }
     );
     let out = args.out_dir.join(format!("{}-{kind}", toy.name()));
@@ -171,7 +181,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let test = toy.sample(args.test_size, seed(2))?;
 
     // Model and training.
-    let flow = MafConfig::new(2)
+    let layers = MafConfig::new(2)
         .with_orientation(if args.iaf {
             Orientation::Iaf
         } else {
@@ -186,8 +196,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_hidden_sizes(args.hidden.clone())
         .with_output_init_scale(args.init_scale)
         .with_standardizer(args.standardize.then(|| train.fit_standardizer()))
-        .with_seed(args.seed)
-        .init(&device)?;
+        .with_seed(args.seed);
+    let flow = if args.mog > 0 {
+        Model::Mog(
+            MafMogConfig::new(layers)
+                .with_components(args.mog)
+                .init(&device)?,
+        )
+    } else {
+        Model::Flow(layers.init(&device)?)
+    };
     let trainer_config = TrainerConfig::new()
         .with_learning_rate(args.lr)
         .with_schedule(if args.constant_lr {
@@ -290,7 +308,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The model carries its standardisation (when --standardize), so the directory is the model.
     let model_dir = out.join("model");
     flow.save(&model_dir)?;
-    let reloaded = AutoregressiveFlow::load(&model_dir, &device)?;
+    let reloaded = flow.load_like(&model_dir, &device)?;
     let reloaded_nll = -mean_and_two_standard_errors(&log_densities(&reloaded, &test, &device)?).0;
     let reproduces = reloaded_nll == test_nll;
     println!(
@@ -306,7 +324,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let report = Report {
         dataset: toy.name(),
         flow: kind,
-        flow_config: flow.config().clone(),
+        flow_config: flow.config_json(),
         trainer_config,
         standardized: args.standardize,
         train_size: args.train_size,

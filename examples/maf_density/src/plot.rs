@@ -5,25 +5,6 @@ use std::path::Path;
 use plotters::prelude::*;
 use plotters::style::colors::colormaps::ViridisRGB;
 
-/// A font for titles and axes, if the machine has one (DejaVu is common on Linux). Without it the
-/// panels are drawn without text.
-fn load_font() -> bool {
-    const CANDIDATES: [&str; 3] = [
-        "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-        "/usr/share/fonts/dejavu/DejaVuSans.ttf",
-        "/Library/Fonts/Arial.ttf",
-    ];
-    for path in CANDIDATES {
-        if let Ok(bytes) = std::fs::read(path) {
-            let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
-            if plotters::style::register_font("sans-serif", FontStyle::Normal, bytes).is_ok() {
-                return true;
-            }
-        }
-    }
-    false
-}
-
 /// What to draw.
 pub struct Panels<'a> {
     /// `(x_min, x_max, y_min, y_max)`.
@@ -42,7 +23,7 @@ pub struct Panels<'a> {
 
 /// Draws the three panels to `path` (PNG).
 pub fn draw(path: &Path, panels: &Panels) -> Result<(), Box<dyn std::error::Error>> {
-    let with_text = load_font();
+    let with_text = crate::font::load_font();
     let root = BitMapBackend::new(path, (1500, 520)).into_drawing_area();
     root.fill(&WHITE)?;
     let areas = root.split_evenly((1, 3));
