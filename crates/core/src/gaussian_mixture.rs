@@ -67,7 +67,11 @@ impl GaussianMixture {
         device: &Device,
     ) -> Result<Self> {
         let k = logits.len();
-        if k == 0 || means.is_empty() || means.len() % k != 0 || log_scales.len() != means.len() {
+        if k == 0
+            || means.is_empty()
+            || !means.len().is_multiple_of(k)
+            || log_scales.len() != means.len()
+        {
             return Err(NflowError::invalid_config(format!(
                 "a Gaussian mixture needs K >= 1 logits and K·D means and log-scales; got {k}, \
                  {} and {}",

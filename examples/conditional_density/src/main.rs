@@ -5,6 +5,8 @@
 //! `cargo run --release -p conditional_density`
 
 // The density / data / samples panels of the main example, shared rather than copied.
+#[path = "../../maf_density/src/font.rs"]
+mod font;
 #[path = "../../maf_density/src/plot.rs"]
 mod plot;
 
