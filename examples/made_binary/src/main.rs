@@ -324,7 +324,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 fn plot_validation(
     path: &Path,
     name: &str,
-    masks: usize,
+    (masks, val_masks): (usize, usize),
     history: &[EvalRecord],
 ) -> Result<(), Box<dyn std::error::Error>> {
     let with_text = font::load_font();
@@ -348,7 +348,7 @@ fn plot_validation(
     if with_text {
         builder
             .caption(
-                format!("MADE on {name}, {masks} mask set(s): NLL (nats) per epoch"),
+                format!("MADE on {name}, {masks} mask set(s): NLL (nats) against epochs"),
                 ("sans-serif", 20),
             )
             .x_label_area_size(35)
@@ -364,15 +364,24 @@ fn plot_validation(
     }
     chart
         .draw_series(LineSeries::new(val, &BLUE))?
-        .label("validation (ensemble of the first sets)")
+        .label(if masks > 1 {
+            format!("validation (ensemble of {val_masks} sets)")
+        } else {
+            "validation".to_string()
+        })
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
     chart
         .draw_series(LineSeries::new(train, &RED))?
-        .label("training (sampled masks)")
+        .label(if masks > 1 {
+            "training (a random set per step)"
+        } else {
+            "training"
+        })
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));
     if with_text {
         chart
             .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
             .background_style(WHITE.mix(0.8))
             .border_style(BLACK)
             .draw()?;
