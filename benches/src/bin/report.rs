@@ -93,18 +93,6 @@ fn measure(op: Op, d: usize, h: usize, target_s: f64) -> Measurement {
     }
 }
 
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into())
-}
-
 fn default_peer_python() -> PathBuf {
     let home = std::env::var("HOME").unwrap_or_default();
     let cache = std::env::var("XDG_CACHE_HOME").unwrap_or_else(|_| format!("{home}/.cache"));
@@ -331,7 +319,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
          standard-normal base (the architecture of `../shared/peer/bench_flows.py`). Each figure is the median of ≥ 5 calls after \
          two warm-up calls. Evaluation batches have 1024 rows, the training step 256 (log_prob, mean NLL, \
          backward, Adam).\n\n",
-        cpu_model(),
+        nflow_core::cpu_model(),
         threads
     ));
     if !peer_note.is_empty() {

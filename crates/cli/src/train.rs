@@ -436,15 +436,7 @@ fn save(
 
 /// The CPU model and thread count, for the report.
 fn machine() -> serde_json::Value {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown".into());
+    let cpu = nflow::core::cpu_model();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     serde_json::json!({ "cpu": cpu, "threads": threads })
 }

@@ -63,3 +63,17 @@ pub fn device_from_name(name: &str) -> Result<Device> {
         available: available_device_names().join(", "),
     })
 }
+
+/// The CPU model as the operating system names it (`model name` in `/proc/cpuinfo`), or
+/// `"unknown CPU"`: reports name the machine beside every time they give.
+pub fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into())
+}

@@ -63,7 +63,7 @@ pub use affine::{ElementwiseAffine, ElementwiseAffineConfig};
 pub use bijector::Bijector;
 pub use chain::Chain;
 pub use config_errors::{FlowConfigError, MadeError, TrainerConfigError};
-pub use device::{available_device_names, default_device, device_from_name};
+pub use device::{available_device_names, cpu_model, default_device, device_from_name};
 pub use diag_normal::DiagNormal;
 pub use distribution::Distribution;
 pub use error::{BoxedError, NflowError, Result};

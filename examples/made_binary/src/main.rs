@@ -174,18 +174,6 @@ struct Report {
     history: Vec<EvalRecord>,
 }
 
-fn cpu() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown".into())
-}
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let name = args.dataset.name();
@@ -281,7 +269,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     plot_validation(
         &out.join("validation.png"),
         name,
-        args.masks,
+        (args.masks, val_masks),
         &report.history,
     )?;
     model.save(out.join("model"))?;
@@ -309,7 +297,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         paper_one_mask: paper_one,
         paper_mask_sampling: paper_sampling,
         seconds,
-        cpu: cpu(),
+        cpu: nflow::core::cpu_model(),
         history: report.history,
     };
     std::fs::write(
