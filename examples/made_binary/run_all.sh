@@ -10,7 +10,11 @@ cargo build --release -q -p made_binary
 for dataset in dna mushrooms nips; do
   ./target/release/made_binary --dataset "$dataset" --out "$OUT/$dataset-k1" | grep "test NLL"
   if [[ "${SKIP_DONE:-0}" == 1 && -f "$OUT/$dataset-k$MASKS/report.json" ]]; then continue; fi
-  ./target/release/made_binary --dataset "$dataset" --masks "$MASKS" --order-agnostic \
+  # Orderings: dna and nips with random orderings per set; mushrooms with the natural ordering in
+  # every set (its validation NLL was 10.08 against 11.66 with random orderings).
+  order=--order-agnostic
+  [[ "$dataset" == mushrooms ]] && order=
+  ./target/release/made_binary --dataset "$dataset" --masks "$MASKS" $order \
     --batch-size 100 --lr 1e-3 --weight-decay 0 --max-epochs 3000 \
     --out "$OUT/$dataset-k$MASKS" | grep "test NLL"
 done
