@@ -47,9 +47,10 @@ struct Args {
     /// Rows per minibatch.
     #[arg(long, default_value_t = 512)]
     batch_size: usize,
-    /// Peak learning rate (Adam).
-    #[arg(long, default_value_t = 1e-3)]
-    lr: f64,
+    /// Peak learning rate (Adam) [default: 1e-3 affine, 2e-3 spline; docs/toys.md compares the
+    /// two rates for the spline].
+    #[arg(long)]
+    lr: Option<f64>,
     /// Keep the learning rate constant (default: cosine-annealed to zero over --steps; docs/toys.md
     /// compares the two).
     #[arg(long)]
@@ -207,7 +208,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Model::Flow(layers.init(&device)?)
     };
     let trainer_config = TrainerConfig::new()
-        .with_learning_rate(args.lr)
+        .with_learning_rate(args.lr.unwrap_or(if args.transformer == "spline" {
+            2e-3
+        } else {
+            1e-3
+        }))
         .with_schedule(if args.constant_lr {
             LrSchedule::Constant
         } else {
