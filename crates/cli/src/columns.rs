@@ -6,7 +6,10 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use nflow::train::Dataset;
+
 use crate::error::{CliError, CliResult};
+use crate::nflow_ok;
 use crate::table::{Table, default_names};
 
 /// The file name of the column layout inside a model directory.
@@ -122,6 +125,28 @@ impl Columns {
             .iter()
             .map(|&j| self.names[j].clone())
             .collect()
+    }
+
+    /// The rows of `table` (read from `path`) as a dataset: its data columns, and its context
+    /// columns when it has any. A table without context columns moves its values into the
+    /// dataset (no second copy).
+    ///
+    /// # Errors
+    /// [`CliError::Model`] when nflow refuses the values.
+    pub fn dataset(&self, table: Table, path: &Path) -> CliResult<Dataset> {
+        let what = path.display().to_string();
+        let data = self.data();
+        if self.context.is_empty() && data.len() == table.cols() {
+            return nflow_ok(Dataset::from_flat(table.values, data.len()), &what);
+        }
+        let context = table.select(&self.context);
+        let values = table.select(&data);
+        drop(table);
+        nflow_ok(
+            Dataset::from_flat(values, data.len())
+                .and_then(|d| d.with_context(context, self.context.len())),
+            &what,
+        )
     }
 
     /// Checks that `table` (read from `path`) is laid out like this: the same number of columns

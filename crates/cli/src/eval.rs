@@ -9,7 +9,6 @@ use nflow::train::{log_densities, mean_and_two_standard_errors};
 use crate::error::CliResult;
 use crate::output::{check_out_free, write_table};
 use crate::table::read_table;
-use crate::train::dataset;
 use crate::{model_dir, nflow_ok};
 
 /// `nflow eval` options.
@@ -41,7 +40,7 @@ pub fn run(args: EvalArgs) -> CliResult<()> {
     let model = model_dir::load(&args.model, &device)?;
     let table = read_table(&args.data)?;
     model.columns.check(&table, &args.data)?;
-    let data = dataset(table, &model.columns, &args.data)?;
+    let data = model.columns.dataset(table, &args.data)?;
     let log_p = nflow_ok(
         log_densities(&model.flow, &data, &device),
         &args.data.display().to_string(),

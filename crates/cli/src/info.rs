@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use clap::Args;
 use nflow::core::FORMAT_VERSION;
-use nflow::flows::Orientation;
 use nflow::prelude::*;
 
 use crate::error::CliResult;
@@ -26,10 +25,7 @@ pub fn run(args: InfoArgs) -> CliResult<()> {
     let device = default_device();
     let model = model_dir::load(&args.model, &device)?;
     let config = &model.config;
-    let kind = match config.orientation {
-        Orientation::Maf => "MAF",
-        Orientation::Iaf => "IAF",
-    };
+    let kind = config.orientation.name().to_uppercase();
     let transformer = serde_json::to_value(&config.transformer).expect("serialises");
     let training = model.report.as_ref().map(|r| {
         serde_json::json!({

@@ -16,7 +16,7 @@ use crate::columns::{COLUMNS_FILE, Columns};
 use crate::error::{CliError, CliResult};
 use crate::model_dir::{METRICS_FILE, TRAIN_REPORT_FILE};
 use crate::output::check_out_free;
-use crate::table::{Table, read_table};
+use crate::table::read_table;
 use crate::{nflow_ok, one_line};
 
 /// The flow's orientation.
@@ -145,12 +145,12 @@ pub fn run(args: TrainArgs) -> CliResult<()> {
     for w in &warnings {
         eprintln!("warning: {}", one_line(w));
     }
-    let all = dataset(table, &columns, &args.data)?;
+    let all = columns.dataset(table, &args.data)?;
     let (train, validation, validation_source) = match &args.val {
         Some(path) => {
             let val_table = read_table(path)?;
             columns.check(&val_table, path)?;
-            let val = dataset(val_table, &columns, path)?;
+            let val = columns.dataset(val_table, path)?;
             (all, val, path.display().to_string())
         }
         None => {
@@ -184,7 +184,7 @@ pub fn run(args: TrainArgs) -> CliResult<()> {
     eprintln!(
         "training a {} ({}, {} layers, MADE {:?}, {parameters} parameters) on {} rows x {} \
          columns{}, validating on {} rows",
-        orientation_name(config.orientation),
+        config.orientation.name().to_uppercase(),
         config.transformer.kind(),
         config.layers,
         config.hidden_sizes,
@@ -242,31 +242,6 @@ pub fn run(args: TrainArgs) -> CliResult<()> {
             None => Err(CliError::model("training", failure.error)),
         },
     }
-}
-
-fn orientation_name(orientation: Orientation) -> &'static str {
-    match orientation {
-        Orientation::Maf => "MAF",
-        Orientation::Iaf => "IAF",
-    }
-}
-
-/// The rows of `table` as a dataset: its data columns, and its context columns when it has any.
-/// A table without context columns moves its values into the dataset (no second copy).
-pub fn dataset(table: Table, columns: &Columns, path: &Path) -> CliResult<Dataset> {
-    let what = path.display().to_string();
-    let data = columns.data();
-    if columns.context.is_empty() && data.len() == table.cols() {
-        return nflow_ok(Dataset::from_flat(table.values, data.len()), &what);
-    }
-    let context = table.select(&columns.context);
-    let values = table.select(&data);
-    drop(table);
-    nflow_ok(
-        Dataset::from_flat(values, data.len())
-            .and_then(|d| d.with_context(context, columns.context.len())),
-        &what,
-    )
 }
 
 /// The flow config: `--config` (or the defaults), the flags over it, the data's sizes and the
@@ -396,7 +371,7 @@ fn save(
         },
         "warnings": summary.warnings,
         "flow": {
-            "orientation": orientation_name(config.orientation),
+            "orientation": config.orientation.name().to_uppercase(),
             "transformer": config.transformer,
             "layers": config.layers,
             "hidden_sizes": config.hidden_sizes,

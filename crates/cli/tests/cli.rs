@@ -447,91 +447,76 @@ fn bad_input_is_one_line_exit_code_two_and_nothing_written() {
     for (name, text) in files {
         std::fs::write(dir.join(name), text).unwrap();
     }
-    let train = |data: &'static str| vec!["train", "--data", data, "--quiet", "--out", "out"];
-    refused(
-        dir,
-        &train("text.csv"),
-        "text.csv: line 3, column 2 (\"b\"): \"oops\" is not a number",
-        "out",
-    );
-    refused(
-        dir,
-        &train("ragged.csv"),
-        "ragged.csv: line 3: 1 field(s), expected 2",
-        "out",
-    );
-    refused(
-        dir,
-        &train("nan.csv"),
-        "nan.csv: line 3, column 1 (\"a\"): \"NaN\" is not finite",
-        "out",
-    );
-    refused(
-        dir,
-        &train("inf.csv"),
-        "inf.csv: line 2, column 2: \"inf\" is not finite",
-        "out",
-    );
-    refused(dir, &train("huge.csv"), "beyond the range of f32", "out");
-    refused(
-        dir,
-        &train("empty.csv"),
-        "empty.csv: the file is empty",
-        "out",
-    );
-    refused(
-        dir,
-        &train("header.csv"),
-        "header.csv: the file has a header but no data rows",
-        "out",
-    );
-    refused(
-        dir,
-        &train("missing.csv"),
-        "missing.csv: cannot open",
-        "out",
-    );
     std::fs::write(dir.join("bad.npy"), b"not an npy file").unwrap();
-    refused(
-        dir,
-        &train("bad.npy"),
-        "bad.npy: not a readable .npy file",
-        "out",
-    );
-    let mut args = train("good.csv");
-    args.extend(["--flow", "gaf"]);
-    refused(dir, &args, "invalid value 'gaf' for '--flow <FLOW>'", "out");
-    let mut args = train("good.csv");
-    args.extend(["--transformer", "cubic"]);
-    refused(dir, &args, "invalid value 'cubic'", "out");
-    let mut args = train("good.csv");
-    args.extend(["--context-columns", "5"]);
-    refused(
-        dir,
-        &args,
-        "--context-columns: column 5 does not exist",
-        "out",
-    );
-    let mut args = train("good.csv");
-    args.extend(["--context-prefix", "q"]);
-    refused(dir, &args, "no column of good.csv starts with it", "out");
-    let mut args = train("good.csv");
-    args.extend(["--bins", "4"]);
-    refused(dir, &args, "add --transformer spline", "out");
-    let mut args = train("good.csv");
-    args.extend(["--hidden", "0"]);
-    refused(dir, &args, "invalid MADE configuration", "out");
-    let mut args = train("good.csv");
-    args.extend(["--val", "three.csv"]);
-    refused(
-        dir,
-        &args,
-        "three.csv: 3 columns, but the model reads 2 columns",
-        "out",
-    );
-    let mut args = train("good.csv");
-    args.extend(["--val", "renamed.csv"]);
-    refused(dir, &args, "renamed.csv: column 2 is named \"z\"", "out");
+    // (training data, extra options, the message expected).
+    let cases: &[(&str, &[&str], &str)] = &[
+        (
+            "text.csv",
+            &[],
+            "text.csv: line 3, column 2 (\"b\"): \"oops\" is not a number",
+        ),
+        (
+            "ragged.csv",
+            &[],
+            "ragged.csv: line 3: 1 field(s), expected 2",
+        ),
+        (
+            "nan.csv",
+            &[],
+            "nan.csv: line 3, column 1 (\"a\"): \"NaN\" is not finite",
+        ),
+        (
+            "inf.csv",
+            &[],
+            "inf.csv: line 2, column 2: \"inf\" is not finite",
+        ),
+        ("huge.csv", &[], "beyond the range of f32"),
+        ("empty.csv", &[], "empty.csv: the file is empty"),
+        (
+            "header.csv",
+            &[],
+            "header.csv: the file has a header but no data rows",
+        ),
+        ("missing.csv", &[], "missing.csv: cannot open"),
+        ("bad.npy", &[], "bad.npy: not a readable .npy file"),
+        (
+            "good.csv",
+            &["--flow", "gaf"],
+            "invalid value 'gaf' for '--flow <FLOW>'",
+        ),
+        (
+            "good.csv",
+            &["--transformer", "cubic"],
+            "invalid value 'cubic'",
+        ),
+        (
+            "good.csv",
+            &["--context-columns", "5"],
+            "--context-columns: column 5 does not exist",
+        ),
+        (
+            "good.csv",
+            &["--context-prefix", "q"],
+            "no column of good.csv starts with it",
+        ),
+        ("good.csv", &["--bins", "4"], "add --transformer spline"),
+        ("good.csv", &["--hidden", "0"], "invalid MADE configuration"),
+        (
+            "good.csv",
+            &["--val", "three.csv"],
+            "three.csv: 3 columns, but the model reads 2 columns",
+        ),
+        (
+            "good.csv",
+            &["--val", "renamed.csv"],
+            "renamed.csv: column 2 is named \"z\"",
+        ),
+    ];
+    for (data, extra, expect) in cases {
+        let mut args = vec!["train", "--data", data, "--quiet", "--out", "out"];
+        args.extend_from_slice(extra);
+        refused(dir, &args, expect, "out");
+    }
 
     // An output that exists is refused without --force, and left as it was.
     std::fs::write(dir.join("taken.csv"), "keep me").unwrap();

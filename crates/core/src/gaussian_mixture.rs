@@ -8,7 +8,7 @@ use rand::{Rng, RngExt, SeedableRng};
 
 use crate::distribution::Distribution;
 use crate::error::{NflowError, Result};
-use crate::standard_normal::HALF_LN_2PI;
+use crate::mixture_math::{HALF_LN_2PI, log_sum_exp, pick_component};
 
 /// `p(x) = Σ_k π_k N(x; μ_k, diag σ_k²)` with `K` components and learnable logits (`π =
 /// softmax`), means and log-scales:
@@ -139,9 +139,7 @@ impl Distribution for GaussianMixture {
             .reshape([batch, k])
             - d as f64 * HALF_LN_2PI
             + self.log_weights().unsqueeze::<2>();
-        let max = per_component.clone().max_dim(1).detach();
-        let lse = (per_component - max.clone()).exp().sum_dim(1).log() + max;
-        lse.reshape([batch])
+        log_sum_exp(per_component, 1).reshape([batch])
     }
 
     fn sample_unchecked<R: Rng + ?Sized>(
@@ -150,7 +148,7 @@ impl Distribution for GaussianMixture {
         _context: Option<&Tensor<2>>,
         rng: &mut R,
     ) -> Tensor<2> {
-        let (d, k) = (self.features(), self.components());
+        let d = self.features();
         let host = |t: Tensor<2>| t.to_data().iter::<f64>().collect::<Vec<f64>>();
         let weights: Vec<f64> = self
             .log_weights()
@@ -161,15 +159,7 @@ impl Distribution for GaussianMixture {
         let (means, log_scales) = (host(self.means.val()), host(self.log_scales.val()));
         let mut values = Vec::with_capacity(n * d);
         for _ in 0..n {
-            let mut u: f64 = rng.random();
-            let mut c = k - 1;
-            for (j, w) in weights.iter().enumerate() {
-                u -= w;
-                if u < 0.0 {
-                    c = j;
-                    break;
-                }
-            }
+            let c = pick_component(rng.random(), weights.iter().copied());
             for j in 0..d {
                 let eps: f64 = rng.sample(rand_distr::StandardNormal);
                 values.push(means[c * d + j] + log_scales[c * d + j].exp() * eps);

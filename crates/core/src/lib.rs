@@ -49,6 +49,7 @@ mod gaussian_base;
 mod gaussian_mixture;
 mod inverse;
 pub mod jacobian;
+pub mod mixture_math;
 pub mod named_params;
 pub mod persist;
 mod seed;

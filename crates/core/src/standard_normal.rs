@@ -8,7 +8,7 @@ use crate::distribution::Distribution;
 use crate::error::{NflowError, Result};
 
 /// `½ ln(2π)`.
-pub(crate) const HALF_LN_2PI: f64 = 0.918_938_533_204_672_7;
+pub const HALF_LN_2PI: f64 = 0.918_938_533_204_672_7;
 
 /// Draws an `[n, d]` matrix of independent standard-normal values from `rng` and uploads it to
 /// `device` (in the device's float type). The same generator state gives the same matrix.

@@ -6,6 +6,7 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::tensor::activation::softplus;
 use burn::tensor::{Device, Tensor, TensorData};
+use nflow_core::mixture_math::log_sum_exp;
 use nflow_core::persist::{ModelConfig, load_model, save_model};
 use nflow_core::{Distribution, Result};
 use rand::{Rng, RngExt};
@@ -167,9 +168,7 @@ impl BernoulliMade {
             })
             .collect();
         let stacked = Tensor::stack::<2>(per_set, 0); // [K, batch]
-        let max = stacked.clone().max_dim(0); // [1, batch]
-        let lse = (stacked - max.clone()).exp().sum_dim(0).log() + max;
-        (lse - (k as f64).ln()).squeeze_dim::<1>(0)
+        (log_sum_exp(stacked, 0) - (k as f64).ln()).squeeze_dim::<1>(0)
     }
 
     /// `Σ_i [x_i ℓ_i − softplus(ℓ_i)]` under the mask set in use.

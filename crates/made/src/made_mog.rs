@@ -7,6 +7,7 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Tensor, TensorData};
+use nflow_core::mixture_math::{HALF_LN_2PI, log_sum_exp, pick_component};
 use nflow_core::persist::{ModelConfig, load_model, save_model};
 use nflow_core::{Distribution, NflowError, Result};
 use rand::{Rng, RngExt};
@@ -165,12 +166,9 @@ impl Distribution for MadeMog {
         let [batch, d] = x.dims();
         let x = x.reshape([batch, d, 1]);
         let z = (x - means) / log_scales.clone().exp();
-        let log_normal =
-            z.powi_scalar(2) * -0.5 - log_scales - 0.5 * (2.0 * std::f64::consts::PI).ln();
+        let log_normal = z.powi_scalar(2) * -0.5 - log_scales - HALF_LN_2PI;
         let terms = log_w + log_normal; // [batch, D, K]
-        let max = terms.clone().max_dim(2).detach();
-        let lse = (terms - max.clone()).exp().sum_dim(2).log() + max; // [batch, D, 1]
-        lse.sum_dim(1).reshape([batch])
+        log_sum_exp(terms, 2).sum_dim(1).reshape([batch])
     }
 
     /// Ancestral sampling: `D` passes. The noise (a uniform for the component, a standard normal
@@ -194,15 +192,8 @@ impl Distribution for MadeMog {
             let values: Vec<f32> = (0..n * d)
                 .map(|cell| {
                     let base = cell * k;
-                    let mut remaining = uniform[cell];
-                    let mut chosen = k - 1;
-                    for j in 0..k {
-                        remaining -= log_w[base + j].exp();
-                        if remaining < 0.0 {
-                            chosen = j;
-                            break;
-                        }
-                    }
+                    let weights = log_w[base..base + k].iter().map(|w| f64::from(w.exp()));
+                    let chosen = pick_component(f64::from(uniform[cell]), weights);
                     means[base + chosen] + log_scales[base + chosen].exp() * normal[cell]
                 })
                 .collect();

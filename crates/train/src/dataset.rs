@@ -167,6 +167,14 @@ impl Dataset {
         }
     }
 
+    /// The row indices `0..n` in an order shuffled by `seed` (the one shuffle behind
+    /// [`split`](Self::split) and [`holdout`](Self::holdout)).
+    fn shuffled_rows(&self, seed: u64) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.rows()).collect();
+        order.shuffle(&mut StdRng::seed_from_u64(seed));
+        order
+    }
+
     /// Shuffles the rows with `seed` and splits them into train / validation / test parts of
     /// the given fractions (the test part takes the rest).
     ///
@@ -184,8 +192,7 @@ impl Dataset {
                  with every part non-empty"
             )));
         }
-        let mut order: Vec<usize> = (0..n).collect();
-        order.shuffle(&mut StdRng::seed_from_u64(seed));
+        let order = self.shuffled_rows(seed);
         Ok(Splits {
             train: self.subset(&order[..n_train]),
             validation: self.subset(&order[n_train..n_train + n_val]),
@@ -207,8 +214,7 @@ impl Dataset {
                 "cannot hold out a fraction {fraction} of {n} rows with both parts non-empty"
             )));
         }
-        let mut order: Vec<usize> = (0..n).collect();
-        order.shuffle(&mut StdRng::seed_from_u64(seed));
+        let order = self.shuffled_rows(seed);
         Ok((self.subset(&order[held..]), self.subset(&order[..held])))
     }
 }
