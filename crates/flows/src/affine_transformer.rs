@@ -4,7 +4,7 @@ use burn::tensor::Tensor;
 use nflow_core::{FlowConfigError, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::transformer::{ElementwiseTransformer, TransformerKind};
+use crate::transformer::{ElementwiseTransformer, ScalarTransformer, TransformerKind};
 
 /// The affine transformer of MAF and IAF (Papamakarios et al. 2017; Kingma et al. 2016): two raw
 /// parameters per coordinate, a shift `μ` and a raw log-scale `r`,
@@ -74,6 +74,10 @@ impl ElementwiseTransformer for AffineTransformer {
         ((y - shift) * neg.clone().exp(), neg)
     }
 
+    fn scalar(&self) -> Option<&dyn ScalarTransformer> {
+        Some(self)
+    }
+
     fn validate(&self) -> Result<()> {
         let c = self.log_scale_bound;
         if c > 0.0 && c.is_finite() {
@@ -81,6 +85,20 @@ impl ElementwiseTransformer for AffineTransformer {
         } else {
             Err(FlowConfigError::BadLogScaleBound(c).into())
         }
+    }
+}
+
+impl ScalarTransformer for AffineTransformer {
+    fn forward_one(&self, u: f64, params: &[f64]) -> (f64, f64) {
+        let c = self.log_scale_bound;
+        let log_scale = c * (params[1] / c).tanh();
+        (u * log_scale.exp() + params[0], log_scale)
+    }
+
+    fn inverse_one(&self, y: f64, params: &[f64]) -> (f64, f64) {
+        let c = self.log_scale_bound;
+        let log_scale = c * (params[1] / c).tanh();
+        ((y - params[0]) * (-log_scale).exp(), -log_scale)
     }
 }
 

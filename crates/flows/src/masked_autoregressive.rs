@@ -5,6 +5,8 @@ use burn::tensor::Tensor;
 use nflow_core::{Bijector, FlowConfigError, Result};
 use nflow_made::Made;
 
+use crate::incremental_inversion::solve_incremental;
+use crate::inversion::Inversion;
 use crate::orientation::Orientation;
 use crate::transformer_spec::TransformerSpec;
 
@@ -49,6 +51,8 @@ pub struct MaskedAutoregressive {
     transformer: TransformerSpec,
     #[module(skip)]
     orientation: Orientation,
+    #[module(skip)]
+    inversion: Inversion,
 }
 
 impl MaskedAutoregressive {
@@ -73,7 +77,20 @@ impl MaskedAutoregressive {
             made,
             transformer,
             orientation,
+            inversion: Inversion::default(),
         })
+    }
+
+    /// The same layer solving its slow direction by `inversion` (the default is
+    /// [`Inversion::Incremental`]; [`Inversion::Sequential`] is the `D`-pass reference).
+    pub fn with_inversion(mut self, inversion: Inversion) -> Self {
+        self.inversion = inversion;
+        self
+    }
+
+    /// How the slow direction is solved.
+    pub fn inversion(&self) -> Inversion {
+        self.inversion
     }
 
     /// The conditioner.
@@ -124,7 +141,8 @@ impl MaskedAutoregressive {
     }
 
     /// Applies the transformer in `forward` or inverse direction to `input`, in one pass when the
-    /// MADE reads `input`'s side, by [`solve`](Self::solve) otherwise.
+    /// MADE reads `input`'s side; otherwise by the incremental solve where it applies (see
+    /// [`Inversion`]), by [`solve`](Self::solve) elsewhere.
     fn apply(
         &self,
         forward: bool,
@@ -143,6 +161,12 @@ impl MaskedAutoregressive {
             let params = self.params(input.clone(), context);
             step(input, &params)
         } else {
+            if self.inversion == Inversion::Incremental
+                && incremental_applies(&input)
+                && let Some(solved) = solve_incremental(&self.made, &input, context, t, forward)
+            {
+                return solved;
+            }
             self.solve(input, context, step)
         };
         (output, log_derivative.sum_dim(1).squeeze_dim::<1>(1))
@@ -167,6 +191,14 @@ impl Bijector for MaskedAutoregressive {
     fn inverse(&self, x: Tensor<2>, context: Option<&Tensor<2>>) -> (Tensor<2>, Tensor<1>) {
         self.apply(false, x, context)
     }
+}
+
+/// Whether the host incremental solve may replace burn's ops for `input`: on the `flex` CPU
+/// device (elsewhere the data would travel to the host and back), without autodiff (the host
+/// kernels record no graph, so gradients must come from the sequential solve).
+fn incremental_applies(input: &Tensor<2>) -> bool {
+    let device = input.device();
+    !device.is_autodiff() && device == burn::tensor::Device::flex()
 }
 
 /// From this many features on, [`MaskedAutoregressive::params`] takes each parameter from its own

@@ -6,7 +6,7 @@ use burn::tensor::{Int, Tensor};
 use nflow_core::{FlowConfigError, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::transformer::{ElementwiseTransformer, TransformerKind};
+use crate::transformer::{ElementwiseTransformer, ScalarTransformer, TransformerKind};
 
 /// A monotone rational-quadratic spline on `[−B, B]` with `K` bins, the identity outside
 /// (Durkan et al. 2019), as the transformer of a masked autoregressive layer: a neural spline
@@ -224,6 +224,10 @@ impl ElementwiseTransformer for SplineTransformer {
         )
     }
 
+    fn scalar(&self) -> Option<&dyn ScalarTransformer> {
+        Some(self)
+    }
+
     fn validate(&self) -> Result<()> {
         let bad = |reason: String| -> Result<()> {
             Err(FlowConfigError::BadTransformer {
@@ -260,6 +264,124 @@ impl ElementwiseTransformer for SplineTransformer {
             ));
         }
         Ok(())
+    }
+}
+
+/// One coordinate's bin, on the host: left knot and width, bottom knot and height, slopes.
+struct ScalarBin {
+    x: f64,
+    w: f64,
+    y: f64,
+    h: f64,
+    d0: f64,
+    d1: f64,
+}
+
+impl ScalarBin {
+    /// `log dy/du` at position `ξ` of the bin (as [`SplineTransformer::log_derivative`]).
+    fn log_derivative(&self, xi: f64) -> f64 {
+        let s = self.h / self.w;
+        let xi1 = xi * (1.0 - xi);
+        let numerator = self.d1 * xi * xi + 2.0 * s * xi1 + self.d0 * (1.0 - xi) * (1.0 - xi);
+        let denominator = s + (self.d1 + self.d0 - 2.0 * s) * xi1;
+        2.0 * s.ln() + numerator.ln() - 2.0 * denominator.ln()
+    }
+}
+
+impl SplineTransformer {
+    /// Bin `k` of the sizes from raw `raw` (`2B·(m + (1 − K m)·softmax)`): the bin holding `v`
+    /// when `at` is `None` (the same search as the tensor path), bin `at` otherwise; returns its
+    /// index, left edge and size.
+    fn scalar_bin_edge(
+        &self,
+        raw: &[f64],
+        min: f64,
+        v: f64,
+        at: Option<usize>,
+    ) -> (usize, f64, f64) {
+        let k = self.bins;
+        let max = raw.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let sum: f64 = raw.iter().map(|r| (r - max).exp()).sum();
+        let scale = 2.0 * self.bound;
+        let mut left = -self.bound;
+        for (i, r) in raw.iter().enumerate() {
+            let size = scale * (min + (1.0 - k as f64 * min) * (r - max).exp() / sum);
+            let here = match at {
+                Some(index) => i == index,
+                None => i == k - 1 || v < left + size,
+            };
+            if here {
+                return (i, left, size);
+            }
+            left += size;
+        }
+        unreachable!("the last bin always matches")
+    }
+
+    /// The slope at knot `i` (1 at both ends).
+    fn scalar_slope(&self, raw: &[f64], i: usize) -> f64 {
+        if i == 0 || i == self.bins {
+            return 1.0;
+        }
+        let shift = ((1.0 - self.min_derivative).exp() - 1.0).ln();
+        let t = raw[i - 1] + shift;
+        let softplus = if t > 30.0 { t } else { t.exp().ln_1p() };
+        self.min_derivative + softplus
+    }
+
+    /// The bin of the known side `v`, searching the widths (forward) or heights (inverse).
+    fn scalar_bin(&self, v: f64, params: &[f64], inverse: bool) -> ScalarBin {
+        let k = self.bins;
+        let (widths, heights) = (&params[..k], &params[k..2 * k]);
+        let slopes = &params[2 * k..];
+        let (index, x, w, y, h) = if inverse {
+            let (index, y, h) = self.scalar_bin_edge(heights, self.min_bin_height, v, None);
+            let (_, x, w) = self.scalar_bin_edge(widths, self.min_bin_width, v, Some(index));
+            (index, x, w, y, h)
+        } else {
+            let (index, x, w) = self.scalar_bin_edge(widths, self.min_bin_width, v, None);
+            let (_, y, h) = self.scalar_bin_edge(heights, self.min_bin_height, v, Some(index));
+            (index, x, w, y, h)
+        };
+        ScalarBin {
+            x,
+            w,
+            y,
+            h,
+            d0: self.scalar_slope(slopes, index),
+            d1: self.scalar_slope(slopes, index + 1),
+        }
+    }
+}
+
+impl ScalarTransformer for SplineTransformer {
+    fn forward_one(&self, u: f64, params: &[f64]) -> (f64, f64) {
+        if !(-self.bound..=self.bound).contains(&u) {
+            return (u, 0.0);
+        }
+        let bin = self.scalar_bin(u, params, false);
+        let xi = (u - bin.x) / bin.w;
+        let s = bin.h / bin.w;
+        let xi1 = xi * (1.0 - xi);
+        let numerator = bin.h * (s * xi * xi + bin.d0 * xi1);
+        let denominator = s + (bin.d1 + bin.d0 - 2.0 * s) * xi1;
+        (bin.y + numerator / denominator, bin.log_derivative(xi))
+    }
+
+    fn inverse_one(&self, y: f64, params: &[f64]) -> (f64, f64) {
+        if !(-self.bound..=self.bound).contains(&y) {
+            return (y, 0.0);
+        }
+        let bin = self.scalar_bin(y, params, true);
+        let s = bin.h / bin.w;
+        let dy = y - bin.y;
+        let sum = bin.d1 + bin.d0 - 2.0 * s;
+        let a = bin.h * (s - bin.d0) + dy * sum;
+        let b = bin.h * bin.d0 - dy * sum;
+        let c = -s * dy;
+        let discriminant = (b * b - 4.0 * a * c).max(0.0);
+        let xi = 2.0 * c / (-b - discriminant.sqrt());
+        (xi * bin.w + bin.x, -bin.log_derivative(xi))
     }
 }
 

@@ -56,6 +56,14 @@ pub trait ElementwiseTransformer: Any + Debug + Send + Sync {
     /// Data side → base side: `(u, log|∂u/∂y|)`, elementwise.
     fn inverse(&self, y: Tensor<2>, params: &[Tensor<2>]) -> (Tensor<2>, Tensor<2>);
 
+    /// The same map on one host value at a time, when the transformer provides it: the fast
+    /// ([incremental](crate::Inversion::Incremental)) inversion then runs entirely on the host,
+    /// split across threads. Without it (the default), the incremental inversion calls
+    /// [`forward`](Self::forward) / [`inverse`](Self::inverse) on one column per step instead.
+    fn scalar(&self) -> Option<&dyn ScalarTransformer> {
+        None
+    }
+
     /// Checks the settings; called when a flow is built.
     ///
     /// # Errors
@@ -73,4 +81,15 @@ pub trait TransformerKind:
 {
     /// The name in saved configs, e.g. `"affine"`. Unique among registered transformers.
     const KIND: &'static str;
+}
+
+/// An elementwise transformer on one coordinate of one row, in plain `f64`: what the
+/// [incremental inversion](crate::Inversion::Incremental) calls for every solved value. It must
+/// compute the same map as the [`ElementwiseTransformer`]'s tensor methods (to rounding).
+pub trait ScalarTransformer: Send + Sync {
+    /// Base side → data side: `(y, log|∂y/∂u|)` given the coordinate's `k` raw parameters.
+    fn forward_one(&self, u: f64, params: &[f64]) -> (f64, f64);
+
+    /// Data side → base side: `(u, log|∂u/∂y|)` given the coordinate's `k` raw parameters.
+    fn inverse_one(&self, y: f64, params: &[f64]) -> (f64, f64);
 }

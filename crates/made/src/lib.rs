@@ -11,6 +11,8 @@
 //! - pure functions: [`Ordering::degrees`], [`hidden_degrees`], [`hidden_mask`], [`output_mask`],
 //!   [`Mask`] (with the boolean product [`Mask::then`]), [`MaskSet`];
 //! - modules: [`MaskedLinear`], [`Made`] built from [`MadeConfig`];
+//! - the host engine of the fast inversion: [`DegreeSortedMade`] (units sorted by degree, computed
+//!   one degree at a time);
 //! - the autoregressive checker: [`autoregressive_violations`], [`check_made`].
 
 #![warn(missing_docs)]
@@ -19,7 +21,9 @@ mod activation;
 mod bernoulli_made;
 mod checker;
 mod config;
+mod degree_sorted;
 mod hidden_degrees;
+mod host_float;
 mod made;
 mod made_mog;
 mod mask;
@@ -31,7 +35,9 @@ pub use activation::Activation;
 pub use bernoulli_made::{BernoulliMade, BernoulliMadeConfig};
 pub use checker::{Diagonal, autoregressive_violations, check_made};
 pub use config::MadeConfig;
+pub use degree_sorted::{DegreeSortedMade, DegreeSortedWorkspace};
 pub use hidden_degrees::{HiddenDegrees, hidden_degrees, lowest_hidden_degree};
+pub use host_float::{HostFloat, host_matrix, host_vector};
 pub use made::{CONFIG_FILE, Made, WEIGHTS_FILE};
 pub use made_mog::{MadeMog, MadeMogConfig};
 pub use mask::{Mask, hidden_mask, output_degrees, output_mask};

@@ -38,4 +38,5 @@ pub fn four_gaussians(n: usize, seed: u64, device: &Device) -> Tensor<2> {
     Tensor::from_data(TensorData::new(data, [n, 2]), device)
 }
 
+pub mod random_layers;
 pub mod registry;

@@ -1,0 +1,504 @@
+//! [`DegreeSortedMade`]: a host copy of a MADE with every layer's units sorted by degree, evaluated
+//! one degree at a time, so that an autoregressive inversion computes each unit once.
+
+use std::ops::Range;
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis, Slice};
+
+use crate::activation::Activation;
+use crate::host_float::{HostFloat, host_matrix, host_vector};
+use crate::made::Made;
+use crate::masked_linear::MaskedLinear;
+
+/// A MADE read back to the host with the units of every layer sorted by *level*, for the
+/// incremental inversion of a masked autoregressive layer.
+///
+/// # Levels
+///
+/// Solving an autoregressive map for its input `y` fixes `y` one feature at a time, in the order
+/// of the features' degrees. Call *level* the number of features known when a unit can first be
+/// computed: a feature of degree `d` has level `d`, a hidden unit of degree `m` level `m` (it sees
+/// features of degree `≤ m` only), and the outputs of the feature of degree `d` level `d − 1`
+/// (they see hidden units of degree `< d`). Every unit depends only on units of lower or equal
+/// level, so once levels `0..=m` are computed they never change.
+///
+/// [`DegreeSortedMade::step`] at level `m` computes, in every layer, the block of units of level
+/// `m` from the prefix of the layer below with level `≤ m` (a small dense product, the non-zero
+/// part of the masked weight), then the outputs of the feature of degree `m + 1`. Over the `D`
+/// steps every unit is computed exactly once: the arithmetic of the whole inversion is that of one
+/// block-triangular forward pass, about half a dense masked pass, instead of `D` full passes.
+///
+/// The levels come from the mask set's degrees, and [`DegreeSortedMade::new`] checks them against
+/// the actual masked weights: a network whose masks were replaced so that some weight breaks the
+/// block structure (see [`Made::with_raw_masks`]) gets `None`, and callers use the plain `D`-pass
+/// solve.
+///
+/// # Example
+///
+/// ```
+/// use burn::tensor::Tensor;
+/// use nflow_made::{DegreeSortedMade, MadeConfig, Ordering};
+///
+/// let device = nflow_core::default_device();
+/// let made = MadeConfig::new(3, vec![8, 8])
+///     .with_ordering(Ordering::Reversed)
+///     .init(&device)
+///     .unwrap();
+/// let sorted = DegreeSortedMade::<f32>::new(&made).unwrap();
+/// assert_eq!(sorted.order(), &[2, 1, 0]); // feature solved at each step
+///
+/// // Feed the features one level at a time: the outputs of each feature equal the full pass's.
+/// let x = [0.5f32, -1.0, 2.0];
+/// let full = made.forward(Tensor::<2>::from_floats([x], &device), None);
+/// let full = full.into_data().to_vec::<f32>().unwrap();
+/// let mut workspace = sorted.workspace(1, None);
+/// for level in 0..3 {
+///     let feature = sorted.order()[level];
+///     let params = sorted.step(&mut workspace, level); // [1 row, 2 parameters]
+///     for p in 0..2 {
+///         assert!((params[[0, p]] - full[p * 3 + feature]).abs() < 1e-5);
+///     }
+///     workspace.inputs_mut()[[0, level]] = x[feature];
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct DegreeSortedMade<T: HostFloat> {
+    features: usize,
+    context_features: usize,
+    params_per_dim: usize,
+    activation: Activation,
+    /// `order[m]`: the feature of degree `m + 1`.
+    order: Vec<usize>,
+    /// Bias and context weights of the first layer, applied once per workspace.
+    first_bias: Vec<T>,
+    first_context: Option<Array2<T>>,
+    stages: Vec<Stage<T>>,
+    /// Widths of the hidden buffers (buffer 0 holds the features).
+    buffer_widths: Vec<usize>,
+    output: SortedLinear<T>,
+    /// Which buffer the output layer reads.
+    output_input: usize,
+    direct: Option<SortedLinear<T>>,
+    direct_context: Option<Array2<T>>,
+}
+
+/// One masked linear map with its inputs and outputs sorted by level.
+#[derive(Debug, Clone)]
+struct SortedLinear<T> {
+    /// `[inputs, outputs]`, masked, rows and columns sorted by level.
+    weight: Array2<T>,
+    bias: Vec<T>,
+    /// `prefix[m]`: how many inputs have level `≤ m`.
+    prefix: Vec<usize>,
+    /// `blocks[m]`: the outputs of level `m`.
+    blocks: Vec<Range<usize>>,
+}
+
+/// How a stage starts the block it writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Start {
+    /// The block already holds the bias (and the context's contribution): the first layer.
+    Preset,
+    /// The block is set to the bias.
+    Bias,
+    /// The bias is added to what the block holds (the second linear of a residual block).
+    AddBias,
+}
+
+/// One linear map of the main path: reads buffer `input`, writes buffer `target`, then applies
+/// the activation in place or into buffer `activated`.
+#[derive(Debug, Clone)]
+struct Stage<T> {
+    linear: SortedLinear<T>,
+    input: usize,
+    target: usize,
+    start: Start,
+    activated: Option<usize>,
+}
+
+/// The state of one incremental evaluation over a block of rows: the features solved so far and
+/// every layer's units computed so far.
+#[derive(Debug, Clone)]
+pub struct DegreeSortedWorkspace<T> {
+    /// Buffer 0: the features in level order (`[rows, D]`); then the hidden buffers.
+    buffers: Vec<Array2<T>>,
+    /// The output bias plus the context's direct contribution, `[rows, k·D]` in level order.
+    output_base: Array2<T>,
+    params: Array2<T>,
+}
+
+impl<T: HostFloat> DegreeSortedWorkspace<T> {
+    /// The features in level order, `[rows, D]`: column `m` holds the feature of degree `m + 1`
+    /// ([`DegreeSortedMade::order`]`[m]`). Write column `m` after [`DegreeSortedMade::step`] at
+    /// level `m`.
+    pub fn inputs_mut(&mut self) -> ArrayViewMut2<'_, T> {
+        self.buffers[0].view_mut()
+    }
+}
+
+/// The permutation sorting `keys` (stable), and the sorted keys.
+fn sort_by_level(keys: &[usize]) -> (Vec<usize>, Vec<usize>) {
+    let mut perm: Vec<usize> = (0..keys.len()).collect();
+    perm.sort_by_key(|&i| keys[i]);
+    let sorted = perm.iter().map(|&i| keys[i]).collect();
+    (perm, sorted)
+}
+
+impl<T: HostFloat> SortedLinear<T> {
+    /// Sorts the rows `in_perm` and columns `out_perm` of `weight` (`[inputs, outputs]`, already
+    /// masked) and checks that every non-zero weight runs from a level `≤` its output's level.
+    fn new(
+        weight: &Array2<T>,
+        bias: &[T],
+        (in_perm, in_levels): (&[usize], &[usize]),
+        (out_perm, out_levels): (&[usize], &[usize]),
+        features: usize,
+    ) -> Option<Self> {
+        let sorted = Array2::from_shape_fn((in_perm.len(), out_perm.len()), |(i, j)| {
+            weight[[in_perm[i], out_perm[j]]]
+        });
+        for ((i, j), &w) in sorted.indexed_iter() {
+            if w != T::zero() && in_levels[i] > out_levels[j] {
+                return None;
+            }
+        }
+        let prefix = (0..features)
+            .map(|m| in_levels.partition_point(|&l| l <= m))
+            .collect();
+        let blocks = (0..features)
+            .map(|m| {
+                out_levels.partition_point(|&l| l < m)..out_levels.partition_point(|&l| l <= m)
+            })
+            .collect();
+        Some(Self {
+            weight: sorted,
+            bias: out_perm.iter().map(|&j| bias[j]).collect(),
+            prefix,
+            blocks,
+        })
+    }
+
+    /// `target[:, block] += input[:, ..prefix] · W[..prefix, block]` at level `m`.
+    fn accumulate(&self, input: ArrayView2<'_, T>, target: &mut ArrayViewMut2<'_, T>, m: usize) {
+        let p = self.prefix[m];
+        let block = self.blocks[m].clone();
+        if p > 0 && !block.is_empty() {
+            general_mat_mul(
+                T::one(),
+                &columns(input, 0..p),
+                &rows_and_columns(self.weight.view(), 0..p, block),
+                T::one(),
+                target,
+            );
+        }
+    }
+}
+
+/// Columns `range` of `a`.
+fn columns<T>(mut a: ArrayView2<'_, T>, range: Range<usize>) -> ArrayView2<'_, T> {
+    a.slice_axis_inplace(Axis(1), Slice::from(range));
+    a
+}
+
+/// Columns `range` of `a`, writable.
+fn columns_mut<T>(mut a: ArrayViewMut2<'_, T>, range: Range<usize>) -> ArrayViewMut2<'_, T> {
+    a.slice_axis_inplace(Axis(1), Slice::from(range));
+    a
+}
+
+/// Rows `range` of `a`.
+fn rows<T>(mut a: ArrayView2<'_, T>, range: Range<usize>) -> ArrayView2<'_, T> {
+    a.slice_axis_inplace(Axis(0), Slice::from(range));
+    a
+}
+
+/// Rows `r` and columns `c` of `a`.
+fn rows_and_columns<T>(
+    a: ArrayView2<'_, T>,
+    r: Range<usize>,
+    c: Range<usize>,
+) -> ArrayView2<'_, T> {
+    columns(rows(a, r), c)
+}
+
+/// A layer's masked weight and bias on the host.
+fn host_layer<T: HostFloat>(layer: &MaskedLinear) -> (Array2<T>, Vec<T>) {
+    (
+        host_matrix(layer.masked_weight()),
+        host_vector(layer.bias()).to_vec(),
+    )
+}
+
+impl<T: HostFloat> DegreeSortedMade<T> {
+    /// Reads `made`'s masked weights back to the host and sorts every layer by level.
+    ///
+    /// Returns `None` when some non-zero weight connects a unit to one of higher level (masks
+    /// that do not follow the mask set's degrees), where the incremental evaluation would be wrong.
+    pub fn new(made: &Made) -> Option<Self> {
+        let config = made.config();
+        let d = made.features();
+        let c = made.context_features();
+        let k = config.params_per_dim;
+        let set = made.mask_set();
+        let feature_levels = made.feature_degrees();
+        let (order, sorted_feature_levels) = sort_by_level(&feature_levels);
+        let features = (order.as_slice(), sorted_feature_levels.as_slice());
+        // The outputs of the feature of degree `d` have level `d − 1`.
+        let output_levels: Vec<usize> = (0..k * d).map(|u| feature_levels[u % d] - 1).collect();
+        let output = sort_by_level(&output_levels);
+        let hidden: Vec<(Vec<usize>, Vec<usize>)> = set
+            .hidden_degrees
+            .iter()
+            .map(|degrees| sort_by_level(degrees))
+            .collect();
+        let view = |(perm, levels): &(Vec<usize>, Vec<usize>)| (perm.clone(), levels.clone());
+        let layers = made.layers();
+
+        // The first layer: features through the sorted linear, context once per workspace.
+        let (first_weight, first_bias) = host_layer::<T>(layers[0]);
+        let first_hidden = view(&hidden[0]);
+        let first = SortedLinear::new(
+            &rows(first_weight.view(), 0..d).to_owned(),
+            &first_bias,
+            features,
+            (&first_hidden.0, &first_hidden.1),
+            d,
+        )?;
+        let first_context = (c > 0).then(|| {
+            Array2::from_shape_fn((c, first_hidden.0.len()), |(i, j)| {
+                first_weight[[d + i, first_hidden.0[j]]]
+            })
+        });
+        let first_bias = first.bias.clone();
+
+        let mut stages = Vec::new();
+        let mut buffer_widths = vec![d];
+        let output_input;
+        if config.residual {
+            // Buffer 1: the residual stream; then act(stream) after each block; then each block's
+            // inner activations.
+            let width = first_hidden.0.len();
+            let blocks = (layers.len() - 2) / 2;
+            buffer_widths.extend(std::iter::repeat_n(width, 1 + (blocks + 1) + blocks));
+            let stream = 1;
+            let after = |b: usize| 2 + b;
+            let inner = |b: usize| 3 + blocks + b;
+            stages.push(Stage {
+                linear: first,
+                input: 0,
+                target: stream,
+                start: Start::Preset,
+                activated: Some(after(0)),
+            });
+            let sorted = (&first_hidden.0[..], &first_hidden.1[..]);
+            for b in 0..blocks {
+                for (i, (input, target, start, activated)) in [
+                    (after(b), inner(b), Start::Bias, None),
+                    (inner(b), stream, Start::AddBias, Some(after(b + 1))),
+                ]
+                .into_iter()
+                .enumerate()
+                {
+                    let (w, bias) = host_layer::<T>(layers[1 + 2 * b + i]);
+                    stages.push(Stage {
+                        linear: SortedLinear::new(&w, &bias, sorted, sorted, d)?,
+                        input,
+                        target,
+                        start,
+                        activated,
+                    });
+                }
+            }
+            output_input = after(blocks);
+        } else {
+            buffer_widths.push(first_hidden.0.len());
+            stages.push(Stage {
+                linear: first,
+                input: 0,
+                target: 1,
+                start: Start::Preset,
+                activated: None,
+            });
+            for l in 1..hidden.len() {
+                let (w, bias) = host_layer::<T>(layers[l]);
+                let (below, here) = (view(&hidden[l - 1]), view(&hidden[l]));
+                buffer_widths.push(here.0.len());
+                stages.push(Stage {
+                    linear: SortedLinear::new(
+                        &w,
+                        &bias,
+                        (&below.0, &below.1),
+                        (&here.0, &here.1),
+                        d,
+                    )?,
+                    input: l,
+                    target: l + 1,
+                    start: Start::Bias,
+                    activated: None,
+                });
+            }
+            output_input = hidden.len();
+        }
+        let last = view(hidden.last().expect("a MADE has hidden layers"));
+        let (w, bias) = host_layer::<T>(layers[layers.len() - 1]);
+        let outputs = (output.0.as_slice(), output.1.as_slice());
+        let output_layer = SortedLinear::new(&w, &bias, (&last.0, &last.1), outputs, d)?;
+
+        let (direct, direct_context) = match made.direct_layer() {
+            Some(layer) => {
+                let (w, bias) = host_layer::<T>(layer);
+                let linear = SortedLinear::new(
+                    &rows(w.view(), 0..d).to_owned(),
+                    &bias,
+                    features,
+                    outputs,
+                    d,
+                )?;
+                let context = (c > 0)
+                    .then(|| Array2::from_shape_fn((c, k * d), |(i, j)| w[[d + i, output.0[j]]]));
+                (Some(linear), context)
+            }
+            None => (None, None),
+        };
+        Some(Self {
+            features: d,
+            context_features: c,
+            params_per_dim: k,
+            activation: config.activation,
+            order,
+            first_bias,
+            first_context,
+            stages,
+            buffer_widths,
+            output: output_layer,
+            output_input,
+            direct,
+            direct_context,
+        })
+    }
+
+    /// Number of features `D`.
+    pub fn features(&self) -> usize {
+        self.features
+    }
+
+    /// Number of context features `C`.
+    pub fn context_features(&self) -> usize {
+        self.context_features
+    }
+
+    /// Parameters per feature `k`.
+    pub fn params_per_dim(&self) -> usize {
+        self.params_per_dim
+    }
+
+    /// `order()[m]`: the feature of degree `m + 1`, whose parameters [`step`](Self::step) at
+    /// level `m` returns.
+    pub fn order(&self) -> &[usize] {
+        &self.order
+    }
+
+    /// A fresh workspace for `rows` rows with their context (`[rows, C]`, `None` without one):
+    /// the context's contributions and every bias are applied here, once.
+    ///
+    /// # Panics
+    /// When the context's shape does not match `[rows, C]`.
+    pub fn workspace(
+        &self,
+        rows: usize,
+        context: Option<ArrayView2<'_, T>>,
+    ) -> DegreeSortedWorkspace<T> {
+        let mut buffers: Vec<Array2<T>> = self
+            .buffer_widths
+            .iter()
+            .map(|&w| Array2::zeros((rows, w)))
+            .collect();
+        let first = &mut buffers[self.stages[0].target];
+        for mut row in first.rows_mut() {
+            row.assign(&ArrayView1::from(&self.first_bias));
+        }
+        let mut output_base = Array2::zeros((rows, self.params_per_dim * self.features));
+        for mut row in output_base.rows_mut() {
+            row.assign(&ArrayView1::from(&self.output.bias));
+            if let Some(direct) = &self.direct {
+                row.zip_mut_with(&ArrayView1::from(&direct.bias), |a, &b| *a = *a + b);
+            }
+        }
+        if let Some(context) = context.filter(|_| self.context_features > 0) {
+            assert_eq!(
+                context.dim(),
+                (rows, self.context_features),
+                "context shape"
+            );
+            if let Some(w) = &self.first_context {
+                general_mat_mul(T::one(), &context, w, T::one(), first);
+            }
+            if let Some(w) = &self.direct_context {
+                general_mat_mul(T::one(), &context, w, T::one(), &mut output_base);
+            }
+        }
+        DegreeSortedWorkspace {
+            buffers,
+            output_base,
+            params: Array2::zeros((rows, self.params_per_dim)),
+        }
+    }
+
+    /// Computes every unit of level `m` and returns the `k` parameters of feature
+    /// [`order()`](Self::order)`[m]`, `[rows, k]`. Requires features `0..m` of the workspace's
+    /// [`inputs_mut`](DegreeSortedWorkspace::inputs_mut) to hold the solved values.
+    ///
+    /// # Panics
+    /// When `m ≥ D`.
+    pub fn step<'w>(
+        &self,
+        workspace: &'w mut DegreeSortedWorkspace<T>,
+        m: usize,
+    ) -> ArrayView2<'w, T> {
+        let act = self.activation;
+        let buffers = &mut workspace.buffers;
+        for stage in &self.stages {
+            let block = stage.linear.blocks[m].clone();
+            if block.is_empty() {
+                continue;
+            }
+            let mut target = std::mem::take(&mut buffers[stage.target]);
+            {
+                let mut out = columns_mut(target.view_mut(), block.clone());
+                let bias = ArrayView1::from(&stage.linear.bias[block.clone()]);
+                match stage.start {
+                    Start::Preset => {}
+                    Start::Bias => out.rows_mut().into_iter().for_each(|mut r| r.assign(&bias)),
+                    Start::AddBias => out
+                        .rows_mut()
+                        .into_iter()
+                        .for_each(|mut r| r.zip_mut_with(&bias, |a, &b| *a = *a + b)),
+                }
+                stage
+                    .linear
+                    .accumulate(buffers[stage.input].view(), &mut out, m);
+            }
+            match stage.activated {
+                None => columns_mut(target.view_mut(), block).mapv_inplace(|v| act.apply_host(v)),
+                Some(index) => {
+                    let pre = columns(target.view(), block.clone());
+                    columns_mut(buffers[index].view_mut(), block)
+                        .zip_mut_with(&pre, |a, &v| *a = act.apply_host(v));
+                }
+            }
+            buffers[stage.target] = target;
+        }
+        let k = self.params_per_dim;
+        let wanted = m * k..(m + 1) * k;
+        let params = &mut workspace.params;
+        params.assign(&columns(workspace.output_base.view(), wanted));
+        let mut out = params.view_mut();
+        self.output
+            .accumulate(buffers[self.output_input].view(), &mut out, m);
+        if let Some(direct) = &self.direct {
+            direct.accumulate(buffers[0].view(), &mut out, m);
+        }
+        params.view()
+    }
+}
