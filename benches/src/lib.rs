@@ -17,8 +17,8 @@ use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Tensor};
 use nflow_core::Distribution;
 use nflow_flows::{
-    AutoregressiveFlow, AutoregressiveFlowConfig, MafConfig, Orientation, PermutationKind,
-    SplineTransformer,
+    AutoregressiveFlow, AutoregressiveFlowConfig, Inversion, MafConfig, Orientation,
+    PermutationKind, SplineTransformer,
 };
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -37,32 +37,42 @@ pub const CONFIGS: [(usize, usize); 5] = [(2, 256), (8, 256), (21, 256), (63, 25
 pub enum Op {
     /// MAF density of 1024 rows: one MADE pass per layer.
     MafLogProb,
-    /// 1024 MAF samples: `D` MADE passes per layer.
+    /// 1024 MAF samples: `D` small steps per layer computing each MADE unit once (the
+    /// incremental inversion, nflow's default).
     MafSample,
+    /// 1024 MAF samples by the sequential reference: `D` full MADE passes per layer.
+    MafSampleSequential,
     /// 1024 IAF samples: one MADE pass per layer.
     IafSample,
-    /// IAF density of 1024 rows of outside data: `D` MADE passes per layer.
+    /// IAF density of 1024 rows of outside data, incrementally (each MADE unit once).
     IafLogProb,
+    /// IAF density of 1024 rows by the sequential reference: `D` full MADE passes per layer.
+    IafLogProbSequential,
     /// One MAF training step on 256 rows: log_prob, mean NLL, backward, Adam (lr 1e-3).
     MafTrainStep,
     /// Spline MAF (8 bins on [−5, 5]) density of 1024 rows: one MADE pass per layer.
     NsfLogProb,
-    /// 1024 spline MAF samples: `D` MADE passes per layer.
+    /// 1024 spline MAF samples, incrementally.
     NsfSample,
+    /// 1024 spline MAF samples by the sequential reference.
+    NsfSampleSequential,
     /// One spline MAF training step on 256 rows.
     NsfTrainStep,
 }
 
 impl Op {
     /// Every op, in the peers' order.
-    pub const ALL: [Op; 8] = [
+    pub const ALL: [Op; 11] = [
         Op::MafLogProb,
         Op::MafSample,
+        Op::MafSampleSequential,
         Op::IafSample,
         Op::IafLogProb,
+        Op::IafLogProbSequential,
         Op::MafTrainStep,
         Op::NsfLogProb,
         Op::NsfSample,
+        Op::NsfSampleSequential,
         Op::NsfTrainStep,
     ];
 
@@ -71,24 +81,50 @@ impl Op {
         match self {
             Op::MafLogProb => "maf_log_prob",
             Op::MafSample => "maf_sample",
+            Op::MafSampleSequential => "maf_sample_seq",
             Op::IafSample => "iaf_sample",
             Op::IafLogProb => "iaf_log_prob",
+            Op::IafLogProbSequential => "iaf_log_prob_seq",
             Op::MafTrainStep => "maf_train_step",
             Op::NsfLogProb => "nsf_log_prob",
             Op::NsfSample => "nsf_sample",
+            Op::NsfSampleSequential => "nsf_sample_seq",
             Op::NsfTrainStep => "nsf_train_step",
         }
     }
 
-    /// MADE passes per layer.
-    pub fn passes_per_layer(&self, d: usize) -> usize {
+    /// The op the peers measure under this name, when they have it (the sequential variants are
+    /// nflow's reference paths; every peer's own inversion is sequential).
+    pub fn peer_name(&self) -> Option<&'static str> {
+        match self {
+            Op::MafSampleSequential | Op::IafLogProbSequential | Op::NsfSampleSequential => None,
+            _ => Some(self.name()),
+        }
+    }
+
+    /// How the op's MADE work is laid out per layer: `"1 pass"`, `"D passes"` (the sequential
+    /// reference) or `"D steps"` (the incremental inversion, each unit once).
+    pub fn passes_per_layer(&self) -> &'static str {
         match self {
             Op::MafLogProb
             | Op::IafSample
             | Op::MafTrainStep
             | Op::NsfLogProb
-            | Op::NsfTrainStep => 1,
-            Op::MafSample | Op::IafLogProb | Op::NsfSample => d,
+            | Op::NsfTrainStep => "1 pass",
+            Op::MafSample | Op::IafLogProb | Op::NsfSample => "D steps",
+            Op::MafSampleSequential | Op::IafLogProbSequential | Op::NsfSampleSequential => {
+                "D passes"
+            }
+        }
+    }
+
+    /// The inversion the op's flow uses.
+    pub fn inversion(&self) -> Inversion {
+        match self {
+            Op::MafSampleSequential | Op::IafLogProbSequential | Op::NsfSampleSequential => {
+                Inversion::Sequential
+            }
+            _ => Inversion::Incremental,
         }
     }
 
@@ -165,23 +201,23 @@ impl Case {
                     rng,
                 }
             }
-            Op::MafLogProb | Op::MafSample => Self {
+            Op::MafLogProb | Op::MafSample | Op::MafSampleSequential => Self {
                 op,
-                flow: maf(d, h, &device),
+                flow: maf(d, h, &device).with_inversion(op.inversion()),
                 x,
                 optimizer: None,
                 rng,
             },
-            Op::IafSample | Op::IafLogProb => Self {
+            Op::IafSample | Op::IafLogProb | Op::IafLogProbSequential => Self {
                 op,
-                flow: iaf(d, h, &device),
+                flow: iaf(d, h, &device).with_inversion(op.inversion()),
                 x,
                 optimizer: None,
                 rng,
             },
-            Op::NsfLogProb | Op::NsfSample => Self {
+            Op::NsfLogProb | Op::NsfSample | Op::NsfSampleSequential => Self {
                 op,
-                flow: nsf(d, h, &device),
+                flow: nsf(d, h, &device).with_inversion(op.inversion()),
                 x,
                 optimizer: None,
                 rng,
@@ -192,12 +228,16 @@ impl Case {
     /// Runs the op once and waits for the result (reads one value back).
     pub fn run(&mut self) -> f64 {
         match self.op {
-            Op::MafLogProb | Op::IafLogProb | Op::NsfLogProb => self
+            Op::MafLogProb | Op::IafLogProb | Op::IafLogProbSequential | Op::NsfLogProb => self
                 .flow
                 .log_prob_unchecked(self.x.clone(), None)
                 .sum()
                 .into_scalar::<f64>(),
-            Op::MafSample | Op::IafSample | Op::NsfSample => self
+            Op::MafSample
+            | Op::MafSampleSequential
+            | Op::IafSample
+            | Op::NsfSample
+            | Op::NsfSampleSequential => self
                 .flow
                 .sample_unchecked(BATCH_EVAL, None, &mut self.rng)
                 .sum()

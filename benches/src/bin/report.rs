@@ -289,7 +289,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     } else {
         let op_names: Vec<&str> = Op::ALL
             .iter()
-            .map(|op| op.name())
+            .filter_map(|op| op.peer_name())
             .filter(|name| args.ops.is_empty() || args.ops.iter().any(|o| o == name))
             .collect();
         match run_peers(&python, &args.peer_script, &configs, &op_names) {
@@ -343,7 +343,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             m.op.name(),
             m.d,
             m.h,
-            m.op.passes_per_layer(m.d),
+            m.op.passes_per_layer(),
             m.ms_median,
             m.op.rows() as f64 / (m.ms_median / 1e3),
             cell(zuko),

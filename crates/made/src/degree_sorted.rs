@@ -7,6 +7,7 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis, Slice};
 
 use crate::activation::Activation;
+use crate::block_kernel::{Strided, StridedMut, accumulate_block};
 use crate::host_float::{HostFloat, host_matrix, host_vector};
 use crate::made::Made;
 use crate::masked_linear::MaskedLinear;
@@ -86,8 +87,10 @@ pub struct DegreeSortedMade<T: HostFloat> {
 /// One masked linear map with its inputs and outputs sorted by level.
 #[derive(Debug, Clone)]
 struct SortedLinear<T> {
-    /// `[inputs, outputs]`, masked, rows and columns sorted by level.
-    weight: Array2<T>,
+    /// `packed[m]`: the non-zero part of the weights into the block of level `m`, transposed:
+    /// the block's outputs by the inputs of level `≤ m`, `[blocks[m].len(), prefix[m]]`,
+    /// contiguous.
+    packed: Vec<Vec<T>>,
     bias: Vec<T>,
     /// `prefix[m]`: how many inputs have level `≤ m`.
     prefix: Vec<usize>,
@@ -163,35 +166,53 @@ impl<T: HostFloat> SortedLinear<T> {
                 return None;
             }
         }
-        let prefix = (0..features)
+        let prefix: Vec<usize> = (0..features)
             .map(|m| in_levels.partition_point(|&l| l <= m))
             .collect();
-        let blocks = (0..features)
+        let blocks: Vec<Range<usize>> = (0..features)
             .map(|m| {
                 out_levels.partition_point(|&l| l < m)..out_levels.partition_point(|&l| l <= m)
             })
             .collect();
+        let packed = (0..features)
+            .map(|m| {
+                // Transposed: one contiguous row of input weights per unit of the block.
+                rows_and_columns(sorted.view(), 0..prefix[m], blocks[m].clone())
+                    .t()
+                    .iter()
+                    .copied()
+                    .collect()
+            })
+            .collect();
         Some(Self {
-            weight: sorted,
+            packed,
             bias: out_perm.iter().map(|&j| bias[j]).collect(),
             prefix,
             blocks,
         })
     }
 
-    /// `target[:, block] += input[:, ..prefix] · W[..prefix, block]` at level `m`.
-    fn accumulate(&self, input: ArrayView2<'_, T>, target: &mut ArrayViewMut2<'_, T>, m: usize) {
-        let p = self.prefix[m];
-        let block = self.blocks[m].clone();
-        if p > 0 && !block.is_empty() {
-            general_mat_mul(
-                T::one(),
-                &columns(input, 0..p),
-                &rows_and_columns(self.weight.view(), 0..p, block),
-                T::one(),
-                target,
-            );
-        }
+    /// `target[:, column..column + n] += input[:, ..prefix[m]] · packed[m]`, the block of level
+    /// `m` (`n` its width) written from column `column` of `target`.
+    fn accumulate(&self, input: &Array2<T>, target: &mut Array2<T>, column: usize, m: usize) {
+        let (rows, in_width) = input.dim();
+        let out_width = target.ncols();
+        accumulate_block(
+            rows,
+            self.prefix[m],
+            self.blocks[m].len(),
+            &Strided {
+                data: input.as_slice().expect("buffers are standard-layout"),
+                stride: in_width,
+                offset: 0,
+            },
+            &self.packed[m],
+            &mut StridedMut {
+                data: target.as_slice_mut().expect("buffers are standard-layout"),
+                stride: out_width,
+                offset: column,
+            },
+        );
     }
 }
 
@@ -475,10 +496,10 @@ impl<T: HostFloat> DegreeSortedMade<T> {
                         .into_iter()
                         .for_each(|mut r| r.zip_mut_with(&bias, |a, &b| *a = *a + b)),
                 }
-                stage
-                    .linear
-                    .accumulate(buffers[stage.input].view(), &mut out, m);
             }
+            stage
+                .linear
+                .accumulate(&buffers[stage.input], &mut target, block.start, m);
             match stage.activated {
                 None => columns_mut(target.view_mut(), block).mapv_inplace(|v| act.apply_host(v)),
                 Some(index) => {
@@ -493,11 +514,10 @@ impl<T: HostFloat> DegreeSortedMade<T> {
         let wanted = m * k..(m + 1) * k;
         let params = &mut workspace.params;
         params.assign(&columns(workspace.output_base.view(), wanted));
-        let mut out = params.view_mut();
         self.output
-            .accumulate(buffers[self.output_input].view(), &mut out, m);
+            .accumulate(&buffers[self.output_input], params, 0, m);
         if let Some(direct) = &self.direct {
-            direct.accumulate(buffers[0].view(), &mut out, m);
+            direct.accumulate(&buffers[0], params, 0, m);
         }
         params.view()
     }

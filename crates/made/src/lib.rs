@@ -19,6 +19,7 @@
 
 mod activation;
 mod bernoulli_made;
+mod block_kernel;
 mod checker;
 mod config;
 mod degree_sorted;
