@@ -23,6 +23,27 @@ use nflow_flows::{
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
+/// The allocator setting the peer driver uses for every peer (see ../shared/peer/README.md):
+/// glibc's default mmap threshold made large-batch calls 1.6-2.3× slower.
+pub const GLIBC_TUNABLES: &str =
+    "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824";
+
+/// Re-runs this process with [`GLIBC_TUNABLES`] set, unless it is set already, and exits with
+/// the child's status; returns only in the process that has it.
+///
+/// # Errors
+/// When the process cannot re-run itself.
+pub fn under_peer_allocator() -> std::io::Result<()> {
+    if std::env::var("GLIBC_TUNABLES").is_err() {
+        let status = std::process::Command::new(std::env::current_exe()?)
+            .args(std::env::args().skip(1))
+            .env("GLIBC_TUNABLES", GLIBC_TUNABLES)
+            .status()?;
+        std::process::exit(status.code().unwrap_or(1));
+    }
+    Ok(())
+}
+
 /// Autoregressive layers in every benchmark flow.
 pub const LAYERS: usize = 5;
 /// Rows per evaluation batch (log_prob, sample).
@@ -145,7 +166,8 @@ fn maf_config(d: usize, h: usize) -> AutoregressiveFlowConfig {
         .with_output_init_scale(1.0)
 }
 
-fn maf(d: usize, h: usize, device: &Device) -> AutoregressiveFlow {
+/// The benchmark MAF at `(d, h)` (affine, the peers' architecture).
+pub fn maf(d: usize, h: usize, device: &Device) -> AutoregressiveFlow {
     maf_config(d, h)
         .init(device)
         .expect("benchmark configs are valid")

@@ -11,13 +11,18 @@ use std::process::Command;
 use std::time::Instant;
 
 use clap::Parser;
-use nflow_bench::{CONFIGS, Case, LAYERS, Op};
+use nflow_bench::{CONFIGS, Case, GLIBC_TUNABLES, LAYERS, Op};
 use plotters::prelude::*;
 use serde::Deserialize;
 
-/// The allocator setting the peer driver uses for every peer (see ../shared/peer/README.md).
-const GLIBC_TUNABLES: &str =
-    "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824";
+/// The burn version and the features nflow builds it with (the workspace's `Cargo.toml`).
+const BURN: &str = "0.22.1";
+const BURN_FEATURES: &str = "std, flex, simd, rayon, autodiff, optim, x86-v4";
+
+/// The Python peers measured in the same invocation.
+const PEERS: &str = "zuko,nflows,flowjax";
+/// Their names in the results.
+const PEER_NAMES: [&str; 3] = ["zuko", "nflows", "flowjax"];
 
 #[derive(Parser, Debug)]
 #[command(
@@ -30,7 +35,7 @@ struct Args {
     /// Only these configs, e.g. `63x512,2x256` (default: all five).
     #[arg(long, value_delimiter = ',')]
     configs: Vec<String>,
-    /// Only these ops, e.g. `maf_log_prob,nsf_train_step` (default: all eight).
+    /// Only these ops, e.g. `maf_log_prob,nsf_train_step` (default: all).
     #[arg(long, value_delimiter = ',')]
     ops: Vec<String>,
     /// Skip the peers even if their virtualenv exists.
@@ -107,15 +112,12 @@ fn run_peers(
 ) -> Result<Vec<PeerLine>, String> {
     let out = std::env::temp_dir().join(format!("nflow-peer-{}.jsonl", std::process::id()));
     let config_arg: Vec<String> = configs.iter().map(|(d, h)| format!("{d}x{h}")).collect();
-    eprintln!(
-        "running the peers (zuko, nflows) with {} ...",
-        script.display()
-    );
+    eprintln!("running the peers ({PEERS}) with {} ...", script.display());
     let status = Command::new(python)
         .arg(script)
         .args([
             "--peers",
-            "zuko,nflows",
+            PEERS,
             "--no-gemm",
             "--configs",
             &config_arg.join(","),
@@ -179,7 +181,8 @@ fn plot(
         RGBColor(44, 160, 44),
         RGBColor(148, 103, 189),
     ];
-    for (op, colour) in Op::ALL[..4].iter().zip(colours) {
+    let ops = [Op::MafLogProb, Op::MafSample, Op::IafSample, Op::IafLogProb];
+    for (op, colour) in ops.iter().zip(colours) {
         let points: Vec<(f64, f64)> = h256
             .iter()
             .filter(|m| m.op == *op)
@@ -228,16 +231,103 @@ fn plot(
     Ok(())
 }
 
+/// MAF sampling time against D at H = 256: the incremental inversion, the sequential reference,
+/// and zuko (whose inversion is sequential), log-log.
+fn plot_sampling(
+    path: &Path,
+    results: &[Measurement],
+    peers: &HashMap<(String, String, usize, usize), f64>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let with_text = font::load_font();
+    let root = BitMapBackend::new(path, (900, 600)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let series_of = |op: Op| -> Vec<(f64, f64)> {
+        results
+            .iter()
+            .filter(|m| m.op == op && m.h == 256)
+            .map(|m| (m.d as f64, m.ms_median))
+            .collect()
+    };
+    let zuko: Vec<(f64, f64)> = [2usize, 8, 21, 63]
+        .iter()
+        .filter_map(|&d| {
+            peers
+                .get(&("zuko".into(), "maf_sample".into(), d, 256))
+                .map(|&ms| (d as f64, ms))
+        })
+        .collect();
+    let lines = [
+        (
+            "nflow, incremental",
+            series_of(Op::MafSample),
+            RGBColor(31, 119, 180),
+        ),
+        (
+            "nflow, sequential",
+            series_of(Op::MafSampleSequential),
+            RGBColor(214, 39, 40),
+        ),
+        ("zuko (sequential)", zuko, RGBColor(120, 120, 120)),
+        (
+            "nflow MAF log_prob",
+            series_of(Op::MafLogProb),
+            RGBColor(44, 160, 44),
+        ),
+    ];
+    let all: Vec<f64> = lines
+        .iter()
+        .flat_map(|(_, p, _)| p.iter().map(|q| q.1))
+        .collect();
+    if all.is_empty() {
+        return Ok(());
+    }
+    let max = all.iter().copied().fold(1.0, f64::max) * 2.0;
+    let min = all.iter().copied().fold(f64::INFINITY, f64::min) / 2.0;
+    let mut builder = ChartBuilder::on(&root);
+    builder.margin(15);
+    if with_text {
+        builder
+            .caption(
+                "MAF sampling, 1024 rows, H = 256: ms per call against D",
+                ("sans-serif", 20),
+            )
+            .x_label_area_size(40)
+            .y_label_area_size(60);
+    }
+    let mut chart =
+        builder.build_cartesian_2d((1.5f64..80f64).log_scale(), (min..max).log_scale())?;
+    if with_text {
+        chart
+            .configure_mesh()
+            .x_desc("D (features)")
+            .y_desc("ms per call")
+            .draw()?;
+    }
+    for (name, points, colour) in lines {
+        let series = chart.draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))?;
+        if with_text {
+            series.label(name).legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
+            });
+        }
+        chart.draw_series(points.iter().map(|&p| Circle::new(p, 4, colour.filled())))?;
+    }
+    if with_text {
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::UpperLeft)
+            .draw()?;
+    }
+    root.present()?;
+    Ok(())
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     // Measure under the allocator setting the peers use, by re-running ourselves with it.
-    if std::env::var("GLIBC_TUNABLES").is_err() {
-        let status = Command::new(std::env::current_exe()?)
-            .args(std::env::args().skip(1))
-            .env("GLIBC_TUNABLES", GLIBC_TUNABLES)
-            .status()?;
-        std::process::exit(status.code().unwrap_or(1));
-    }
+    nflow_bench::under_peer_allocator()?;
     let configs: Vec<(usize, usize)> = if args.configs.is_empty() {
         CONFIGS.to_vec()
     } else {
@@ -309,35 +399,44 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // The table.
+    let peer = |name: &str, op: Op, d: usize, h: usize| -> Option<f64> {
+        op.peer_name()
+            .and_then(|o| peers.get(&(name.to_string(), o.to_string(), d, h)).copied())
+    };
     let mut md = String::new();
     md.push_str("# Benchmarks: MAF vs IAF, and nflow against its peers\n\n");
     md.push_str(&format!(
-        "Written by `cargo run --release -p nflow-bench --bin report` on {} ({} threads, burn flex backend, f32; \
-         `GLIBC_TUNABLES={GLIBC_TUNABLES}` as for the peers). Every flow: {LAYERS} masked \
+        "Written by `cargo run --release -p nflow-bench --bin report` on **{}** ({} logical CPUs; \
+         nflow on {} threads, burn {BURN} with the `flex` backend and features {BURN_FEATURES}, \
+         f32; `GLIBC_TUNABLES={GLIBC_TUNABLES}` as for the peers). Every flow: {LAYERS} masked \
          autoregressive layers (affine for `maf_*` / `iaf_*`; for `nsf_*` a rational-quadratic spline, 8 bins \
          on [−5, 5], identity tails), reverse permutations, MADE D → H → H → kD with ReLU (k = 2 or 23), \
          standard-normal base (the architecture of `../shared/peer/bench_flows.py`). Each figure is the median of ≥ 5 calls after \
          two warm-up calls. Evaluation batches have 1024 rows, the training step 256 (log_prob, mean NLL, \
          backward, Adam).\n\n",
         nflow_core::cpu_model(),
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
         threads
     ));
     if !peer_note.is_empty() {
         md.push_str(&format!("{peer_note}\n\n"));
     } else {
-        md.push_str(
-            "Peers measured in the same invocation (`bench_flows.py --peers zuko,nflows`). Ratios are \
-             **peer time / nflow time**: above 1, nflow is faster.\n\n",
-        );
+        md.push_str(&format!(
+            "Peers measured in the same invocation (`bench_flows.py --peers {PEERS}`). The last column is \
+             **best peer time / nflow time**: above 1, nflow is faster than every peer.\n\n"
+        ));
     }
-    md.push_str("| op | D | H | passes / layer | nflow ms | rows/s | zuko ms | nflows ms | nflow/zuko | nflow/nflows |\n");
+    md.push_str(
+        "MADE work per layer: *1 pass*; *D steps* (the incremental inversion, nflow's default: \
+         each hidden unit computed once over D small steps); *D passes* (the sequential reference, \
+         `Inversion::Sequential`, and every peer's inversion).\n\n",
+    );
+    md.push_str("| op | D | H | MADE work / layer | nflow ms | rows/s | zuko ms | nflows ms | FlowJAX ms | best peer / nflow |\n");
     md.push_str("|---|---|---|---|---|---|---|---|---|---|\n");
+    let cell = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.3}"));
     for m in &results {
-        let zuko = peers.get(&("zuko".into(), m.op.name().into(), m.d, m.h));
-        let nflows = peers.get(&("nflows".into(), m.op.name().into(), m.d, m.h));
-        let cell = |v: Option<&f64>| v.map_or("–".to_string(), |v| format!("{v:.3}"));
-        let ratio =
-            |v: Option<&f64>| v.map_or("–".to_string(), |v| format!("{:.2}", v / m.ms_median));
+        let times: Vec<Option<f64>> = PEER_NAMES.iter().map(|p| peer(p, m.op, m.d, m.h)).collect();
+        let best = times.iter().flatten().copied().reduce(f64::min);
         md.push_str(&format!(
             "| {} | {} | {} | {} | {:.3} | {:.0} | {} | {} | {} | {} |\n",
             m.op.name(),
@@ -346,33 +445,69 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             m.op.passes_per_layer(),
             m.ms_median,
             m.op.rows() as f64 / (m.ms_median / 1e3),
-            cell(zuko),
-            cell(nflows),
-            ratio(zuko),
-            ratio(nflows)
+            cell(times[0]),
+            cell(times[1]),
+            cell(times[2]),
+            best.map_or("–".to_string(), |b| format!("{:.2}", b / m.ms_median)),
         ));
     }
-    md.push_str("\n## The trade-off\n\n| D | H | MAF sample / MAF log_prob | IAF log_prob / IAF sample |\n|---|---|---|---|\n");
+    let get = |op: Op, d: usize, h: usize| {
+        results
+            .iter()
+            .find(|m| m.op == op && m.d == d && m.h == h)
+            .map(|m| m.ms_median)
+    };
+    md.push_str(
+        "\n## The trade-off, and the fast inversion\n\n\
+         A MAF scores data in one MADE pass per layer and must invert itself to sample; an IAF is the \
+         mirror image. Every peer inverts by D full MADE passes (*sequential*), so its slow direction \
+         costs about D times its fast one. nflow's default *incremental* inversion computes each hidden \
+         unit once, in D small steps: the slow direction costs about one pass. Times in ms, 1024 rows; \
+         ratios are slow direction / fast direction.\n\n\
+         | D | H | MAF log_prob | MAF sample, incremental | MAF sample, sequential | zuko MAF sample | ratio incremental | ratio sequential | zuko's ratio | IAF sample | IAF log_prob, incremental | IAF log_prob, sequential | ratio incremental | ratio sequential |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) => format!("{:.1}", a / b),
+        _ => "–".into(),
+    };
     for &(d, h) in &configs {
-        let get = |op: Op| {
-            results
-                .iter()
-                .find(|m| m.op == op && m.d == d && m.h == h)
-                .map(|m| m.ms_median)
-        };
-        if let (Some(ml), Some(ms), Some(is), Some(il)) = (
-            get(Op::MafLogProb),
-            get(Op::MafSample),
-            get(Op::IafSample),
-            get(Op::IafLogProb),
-        ) {
-            md.push_str(&format!(
-                "| {d} | {h} | {:.1} | {:.1} |\n",
-                ms / ml,
-                il / is
-            ));
+        let (ml, ms, mq) = (
+            get(Op::MafLogProb, d, h),
+            get(Op::MafSample, d, h),
+            get(Op::MafSampleSequential, d, h),
+        );
+        let (is, il, iq) = (
+            get(Op::IafSample, d, h),
+            get(Op::IafLogProb, d, h),
+            get(Op::IafLogProbSequential, d, h),
+        );
+        let (zs, zl) = (
+            peer("zuko", Op::MafSample, d, h),
+            peer("zuko", Op::MafLogProb, d, h),
+        );
+        if ml.is_none() && is.is_none() {
+            continue;
         }
+        md.push_str(&format!(
+            "| {d} | {h} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            cell(ml),
+            cell(ms),
+            cell(mq),
+            cell(zs),
+            ratio(ms, ml),
+            ratio(mq, ml),
+            ratio(zs, zl),
+            cell(is),
+            cell(il),
+            cell(iq),
+            ratio(il, is),
+            ratio(iq, is),
+        ));
     }
+    md.push_str(
+        "\nPlot: `sampling.png` (MAF sampling time against D, H = 256: incremental, sequential, zuko).\n",
+    );
     md.push_str("\nWhere the time goes, and what to fix: `docs/performance.md`.\n");
     md.push_str(&format!(
         "\nnflow's matrix took {nflow_seconds:.0} s. Plot: `benchmarks.png` (ms per call against D, log-log, H = 256).\n"
@@ -380,6 +515,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(&args.out_dir)?;
     std::fs::write(args.out_dir.join("benchmarks.md"), &md)?;
     plot(&args.out_dir.join("benchmarks.png"), &results, &peers)?;
+    plot_sampling(&args.out_dir.join("sampling.png"), &results, &peers)?;
     println!("{md}");
     Ok(())
 }

@@ -30,10 +30,9 @@ use crate::masked_linear::MaskedLinear;
 /// steps every unit is computed exactly once: the arithmetic of the whole inversion is that of one
 /// block-triangular forward pass, about half a dense masked pass, instead of `D` full passes.
 ///
-/// The levels come from the mask set's degrees, and [`DegreeSortedMade::new`] checks them against
-/// the actual masked weights: a network whose masks were replaced so that some weight breaks the
-/// block structure (see [`Made::with_raw_masks`]) gets `None`, and callers use the plain `D`-pass
-/// solve.
+/// The levels come from the mask set's degrees; a network whose masks were replaced (see
+/// [`Made::with_raw_masks`]) gets `None` from [`DegreeSortedMade::new`], and callers use the
+/// plain `D`-pass solve.
 ///
 /// # Example
 ///
@@ -149,23 +148,17 @@ fn sort_by_level(keys: &[usize]) -> (Vec<usize>, Vec<usize>) {
 }
 
 impl<T: HostFloat> SortedLinear<T> {
-    /// Sorts the rows `in_perm` and columns `out_perm` of `weight` (`[inputs, outputs]`, already
-    /// masked) and checks that every non-zero weight runs from a level `≤` its output's level.
+    /// Packs the blocks of `weight` (transposed, `[outputs, inputs]`) with inputs sorted by
+    /// `in_perm` and outputs by `out_perm`: for each output level `m`, the weights from the
+    /// inputs of level `≤ m`, which the mask keeps (the caller checks that the masks follow the
+    /// degrees), so the mask itself is never read.
     fn new(
         weight: &Array2<T>,
         bias: &[T],
         (in_perm, in_levels): (&[usize], &[usize]),
         (out_perm, out_levels): (&[usize], &[usize]),
         features: usize,
-    ) -> Option<Self> {
-        let sorted = Array2::from_shape_fn((in_perm.len(), out_perm.len()), |(i, j)| {
-            weight[[in_perm[i], out_perm[j]]]
-        });
-        for ((i, j), &w) in sorted.indexed_iter() {
-            if w != T::zero() && in_levels[i] > out_levels[j] {
-                return None;
-            }
-        }
+    ) -> Self {
         let prefix: Vec<usize> = (0..features)
             .map(|m| in_levels.partition_point(|&l| l <= m))
             .collect();
@@ -177,19 +170,22 @@ impl<T: HostFloat> SortedLinear<T> {
         let packed = (0..features)
             .map(|m| {
                 // Transposed: one contiguous row of input weights per unit of the block.
-                rows_and_columns(sorted.view(), 0..prefix[m], blocks[m].clone())
-                    .t()
+                let inputs = &in_perm[..prefix[m]];
+                out_perm[blocks[m].clone()]
                     .iter()
-                    .copied()
+                    .flat_map(|&j| {
+                        let row = weight.row(j);
+                        inputs.iter().map(move |&i| row[i])
+                    })
                     .collect()
             })
             .collect();
-        Some(Self {
+        Self {
             packed,
             bias: out_perm.iter().map(|&j| bias[j]).collect(),
             prefix,
             blocks,
-        })
+        }
     }
 
     /// `target[:, column..column + n] += input[:, ..prefix[m]] · packed[m]`, the block of level
@@ -228,35 +224,26 @@ fn columns_mut<T>(mut a: ArrayViewMut2<'_, T>, range: Range<usize>) -> ArrayView
     a
 }
 
-/// Rows `range` of `a`.
-fn rows<T>(mut a: ArrayView2<'_, T>, range: Range<usize>) -> ArrayView2<'_, T> {
-    a.slice_axis_inplace(Axis(0), Slice::from(range));
-    a
-}
-
-/// Rows `r` and columns `c` of `a`.
-fn rows_and_columns<T>(
-    a: ArrayView2<'_, T>,
-    r: Range<usize>,
-    c: Range<usize>,
-) -> ArrayView2<'_, T> {
-    columns(rows(a, r), c)
-}
-
-/// A layer's masked weight and bias on the host.
+/// A layer's weight, transposed (`[outputs, inputs]`: one contiguous row of input weights per
+/// unit, as the packed blocks want them), and its bias, on the host. The raw weight: the packed
+/// blocks take only weights the mask keeps.
 fn host_layer<T: HostFloat>(layer: &MaskedLinear) -> (Array2<T>, Vec<T>) {
     (
-        host_matrix(layer.masked_weight()),
+        host_matrix(layer.weight().transpose()),
         host_vector(layer.bias()).to_vec(),
     )
 }
 
 impl<T: HostFloat> DegreeSortedMade<T> {
-    /// Reads `made`'s masked weights back to the host and sorts every layer by level.
+    /// Reads `made`'s weights back to the host, sorts every layer by level and packs the non-zero
+    /// blocks.
     ///
-    /// Returns `None` when some non-zero weight connects a unit to one of higher level (masks
-    /// that do not follow the mask set's degrees), where the incremental evaluation would be wrong.
+    /// Returns `None` when the masks may not follow the mask set's degrees (they were replaced by
+    /// [`Made::with_raw_masks`]): the incremental evaluation relies on them.
     pub fn new(made: &Made) -> Option<Self> {
+        if !made.masks_follow_degrees() {
+            return None;
+        }
         let config = made.config();
         let d = made.features();
         let c = made.context_features();
@@ -280,15 +267,15 @@ impl<T: HostFloat> DegreeSortedMade<T> {
         let (first_weight, first_bias) = host_layer::<T>(layers[0]);
         let first_hidden = view(&hidden[0]);
         let first = SortedLinear::new(
-            &rows(first_weight.view(), 0..d).to_owned(),
+            &columns(first_weight.view(), 0..d).to_owned(),
             &first_bias,
             features,
             (&first_hidden.0, &first_hidden.1),
             d,
-        )?;
+        );
         let first_context = (c > 0).then(|| {
             Array2::from_shape_fn((c, first_hidden.0.len()), |(i, j)| {
-                first_weight[[d + i, first_hidden.0[j]]]
+                first_weight[[first_hidden.0[j], d + i]]
             })
         });
         let first_bias = first.bias.clone();
@@ -323,7 +310,7 @@ impl<T: HostFloat> DegreeSortedMade<T> {
                 {
                     let (w, bias) = host_layer::<T>(layers[1 + 2 * b + i]);
                     stages.push(Stage {
-                        linear: SortedLinear::new(&w, &bias, sorted, sorted, d)?,
+                        linear: SortedLinear::new(&w, &bias, sorted, sorted, d),
                         input,
                         target,
                         start,
@@ -352,7 +339,7 @@ impl<T: HostFloat> DegreeSortedMade<T> {
                         (&below.0, &below.1),
                         (&here.0, &here.1),
                         d,
-                    )?,
+                    ),
                     input: l,
                     target: l + 1,
                     start: Start::Bias,
@@ -364,20 +351,20 @@ impl<T: HostFloat> DegreeSortedMade<T> {
         let last = view(hidden.last().expect("a MADE has hidden layers"));
         let (w, bias) = host_layer::<T>(layers[layers.len() - 1]);
         let outputs = (output.0.as_slice(), output.1.as_slice());
-        let output_layer = SortedLinear::new(&w, &bias, (&last.0, &last.1), outputs, d)?;
+        let output_layer = SortedLinear::new(&w, &bias, (&last.0, &last.1), outputs, d);
 
         let (direct, direct_context) = match made.direct_layer() {
             Some(layer) => {
                 let (w, bias) = host_layer::<T>(layer);
                 let linear = SortedLinear::new(
-                    &rows(w.view(), 0..d).to_owned(),
+                    &columns(w.view(), 0..d).to_owned(),
                     &bias,
                     features,
                     outputs,
                     d,
-                )?;
+                );
                 let context = (c > 0)
-                    .then(|| Array2::from_shape_fn((c, k * d), |(i, j)| w[[d + i, output.0[j]]]));
+                    .then(|| Array2::from_shape_fn((c, k * d), |(i, j)| w[[output.0[j], d + i]]));
                 (Some(linear), context)
             }
             None => (None, None),

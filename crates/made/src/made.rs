@@ -50,6 +50,10 @@ pub struct Made {
     config: MadeConfig,
     #[module(skip)]
     mask_sets: Vec<MaskSet>,
+    /// Whether every layer's mask is the one the active mask set's degrees define (false after
+    /// [`Made::with_raw_masks`]).
+    #[module(skip)]
+    masks_follow_degrees: bool,
 }
 
 impl Made {
@@ -88,6 +92,7 @@ impl Made {
             direct,
             config,
             mask_sets,
+            masks_follow_degrees: true,
         })
     }
 
@@ -229,6 +234,7 @@ impl Made {
             self.direct = Some(direct.with_mask(mask));
         }
         self.config.mask_set = index;
+        self.masks_follow_degrees = true;
         Ok(self)
     }
 
@@ -248,7 +254,16 @@ impl Made {
             .map(|(i, layer)| layer.with_mask(&masks[i + 1]))
             .collect();
         self.output_layer = self.output_layer.with_mask(&masks[n - 1]);
+        self.masks_follow_degrees = false;
         self
+    }
+
+    /// Whether every layer's mask is the one the active [`mask_set`](Self::mask_set)'s degrees
+    /// define: true unless [`with_raw_masks`](Self::with_raw_masks) replaced them. Then a weight
+    /// is used exactly where its output's degree allows its input's, which is what
+    /// [`DegreeSortedMade`](crate::DegreeSortedMade) relies on.
+    pub fn masks_follow_degrees(&self) -> bool {
+        self.masks_follow_degrees
     }
 
     /// Saves the MADE as the model directory `dir` (format v1: `flow.json` with the configuration,
