@@ -19,12 +19,13 @@ use crate::orientation::Orientation;
 ///
 /// It is a [`Distribution`]: `log_prob` runs every layer's `inverse`, `sample` every layer's
 /// `forward`, and `sample_and_log_prob` only the forwards. Which of those is one MADE pass per
-/// layer and which is `D` passes depends on the [`Orientation`]:
+/// layer and which is `D` sequential steps depends on the [`Orientation`] (each unit computed once
+/// over the steps by default: see [`Inversion`]):
 ///
 /// | | `log_prob` | `sample` | `sample_and_log_prob` |
 /// |---|---|---|---|
-/// | MAF | 1 pass / layer | `D` passes / layer | `D` passes / layer |
-/// | IAF | `D` passes / layer | 1 pass / layer | 1 pass / layer |
+/// | MAF | 1 pass / layer | `D` steps / layer | `D` steps / layer |
+/// | IAF | `D` steps / layer | 1 pass / layer | 1 pass / layer |
 ///
 /// [`AutoregressiveFlow::save`] writes `flow.json` and `flow.bpk`; [`AutoregressiveFlow::load`]
 /// rebuilds the flow (orderings, permutations, transformer) from the config and loads the weights,

@@ -9,8 +9,12 @@
 //!
 //! | orientation | `inverse` (data → base, density) | `forward` (base → data, sampling) |
 //! |---|---|---|
-//! | MAF | 1 MADE pass | `D` sequential passes |
-//! | IAF | `D` sequential passes | 1 MADE pass |
+//! | MAF | 1 MADE pass | `D` sequential steps |
+//! | IAF | `D` sequential steps | 1 MADE pass |
+//!
+//! The `D` steps compute each MADE unit once ([`Inversion::Incremental`], the default on the CPU):
+//! about one pass of arithmetic. [`Inversion::Sequential`], the reference, reruns the whole MADE
+//! at each step, as other flow libraries do.
 //!
 //! [`AutoregressiveFlowConfig`] (started by the friendly [`MafConfig::new`] / [`IafConfig::new`])
 //! builds whole flows ([`AutoregressiveFlow`]) that save and load as one JSON config plus one

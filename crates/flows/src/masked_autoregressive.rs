@@ -20,7 +20,7 @@ use crate::transformer_spec::TransformerSpec;
 /// ```
 ///
 /// **Which direction is fast** is set by the [`Orientation`]: the direction whose input is the side
-/// the MADE reads takes **one MADE pass**; the other takes **`D` sequential passes**
+/// the MADE reads takes **one MADE pass**; the other takes **`D` sequential steps**
 /// ([`MaskedAutoregressive::solve`]). A MAF scores data in one pass and samples in `D`; an IAF
 /// samples in one pass and scores outside data in `D`.
 ///
@@ -162,7 +162,7 @@ impl MaskedAutoregressive {
             step(input, &params)
         } else {
             if self.inversion == Inversion::Incremental
-                && incremental_applies(&input)
+                && incremental_applies(&input, &self.made)
                 && let Some(solved) = solve_incremental(&self.made, &input, context, t, forward)
             {
                 return solved;
@@ -193,12 +193,15 @@ impl Bijector for MaskedAutoregressive {
     }
 }
 
-/// Whether the host incremental solve may replace burn's ops for `input`: on the `flex` CPU
-/// device (elsewhere the data would travel to the host and back), without autodiff (the host
-/// kernels record no graph, so gradients must come from the sequential solve).
-fn incremental_applies(input: &Tensor<2>) -> bool {
-    let device = input.device();
-    !device.is_autodiff() && device == burn::tensor::Device::flex()
+/// Whether the host incremental solve may replace burn's ops for `input` through `made`: on the
+/// `flex` CPU device (elsewhere the data would travel to the host and back), with autodiff on
+/// neither the input nor the parameters (the host kernels record no graph, so gradients must
+/// come from the sequential solve; the parameters' device decides, as an input can arrive
+/// without autodiff while the weights train).
+fn incremental_applies(input: &Tensor<2>, made: &Made) -> bool {
+    let (data, weights) = (input.device(), made.layers()[0].bias().device());
+    let flex = burn::tensor::Device::flex();
+    !data.is_autodiff() && !weights.is_autodiff() && data == flex && weights == flex
 }
 
 /// From this many features on, [`MaskedAutoregressive::params`] takes each parameter from its own

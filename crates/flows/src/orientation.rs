@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 ///
 /// | | map | `inverse` (data → base, density) | `forward` (base → data, sampling) |
 /// |---|---|---|---|
-/// | [`Maf`](Orientation::Maf) | `x_i = τ(z_i; θ_i(x_<i))` | **1** MADE pass | `D` sequential passes |
-/// | [`Iaf`](Orientation::Iaf) | `x_i = τ(z_i; θ_i(z_<i))` | `D` sequential passes | **1** MADE pass |
+/// | [`Maf`](Orientation::Maf) | `x_i = τ(z_i; θ_i(x_<i))` | **1** MADE pass | `D` sequential steps |
+/// | [`Iaf`](Orientation::Iaf) | `x_i = τ(z_i; θ_i(z_<i))` | `D` sequential steps | **1** MADE pass |
 ///
 /// The one-pass direction is the one whose *input* is the side the MADE reads: every `θ_i` comes
 /// out of one evaluation. The other direction must solve for its output coordinate by coordinate.

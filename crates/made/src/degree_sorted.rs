@@ -282,8 +282,7 @@ impl<T: HostFloat> DegreeSortedMade<T> {
 
         let mut stages = Vec::new();
         let mut buffer_widths = vec![d];
-        let output_input;
-        if config.residual {
+        let output_input = if config.residual {
             // Buffer 1: the residual stream; then act(stream) after each block; then each block's
             // inner activations.
             let width = first_hidden.0.len();
@@ -318,7 +317,7 @@ impl<T: HostFloat> DegreeSortedMade<T> {
                     });
                 }
             }
-            output_input = after(blocks);
+            after(blocks)
         } else {
             buffer_widths.push(first_hidden.0.len());
             stages.push(Stage {
@@ -346,8 +345,8 @@ impl<T: HostFloat> DegreeSortedMade<T> {
                     activated: None,
                 });
             }
-            output_input = hidden.len();
-        }
+            hidden.len()
+        };
         let last = view(hidden.last().expect("a MADE has hidden layers"));
         let (w, bias) = host_layer::<T>(layers[layers.len() - 1]);
         let outputs = (output.0.as_slice(), output.1.as_slice());
@@ -430,7 +429,7 @@ impl<T: HostFloat> DegreeSortedMade<T> {
         for mut row in output_base.rows_mut() {
             row.assign(&ArrayView1::from(&self.output.bias));
             if let Some(direct) = &self.direct {
-                row.zip_mut_with(&ArrayView1::from(&direct.bias), |a, &b| *a = *a + b);
+                row.zip_mut_with(&ArrayView1::from(&direct.bias), |a, &b| *a += b);
             }
         }
         if let Some(context) = context.filter(|_| self.context_features > 0) {
@@ -481,7 +480,7 @@ impl<T: HostFloat> DegreeSortedMade<T> {
                     Start::AddBias => out
                         .rows_mut()
                         .into_iter()
-                        .for_each(|mut r| r.zip_mut_with(&bias, |a, &b| *a = *a + b)),
+                        .for_each(|mut r| r.zip_mut_with(&bias, |a, &b| *a += b)),
                 }
             }
             stage

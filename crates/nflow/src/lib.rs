@@ -17,7 +17,7 @@
 //! let (maf, _report) = trainer.fit(maf, &splits.train, &splits.validation, &device)?;
 //!
 //! let log_density = maf.log_prob(Tensor::<2>::zeros([4, 2], &device), None)?; // 1 pass / layer
-//! let samples = maf.sample(100, None, &mut StdRng::seed_from_u64(1))?; // D passes / layer
+//! let samples = maf.sample(100, None, &mut StdRng::seed_from_u64(1))?; // D steps / layer
 //! let dir = std::env::temp_dir().join(format!("nflow-facade-doc-{}", std::process::id()));
 //! maf.save(&dir)?;
 //! let same = AutoregressiveFlow::load(&dir, &device)?; // exact round trip
@@ -85,9 +85,9 @@ pub mod prelude {
     };
     pub use nflow_flows::{
         AffineTransformer, AutoregressiveFlow, AutoregressiveFlowConfig, ElementwiseTransformer,
-        FlowLayer, IafConfig, MafConfig, MafMog, MafMogConfig, MaskedAutoregressive, Orientation,
-        PermutationKind, SplineTransformer, TransformerKind, TransformerSpec, register_transformer,
-        registered_transformers,
+        FlowLayer, IafConfig, Inversion, MafConfig, MafMog, MafMogConfig, MaskedAutoregressive,
+        Orientation, PermutationKind, SplineTransformer, TransformerKind, TransformerSpec,
+        register_transformer, registered_transformers,
     };
     pub use nflow_made::{
         Activation, BernoulliMade, BernoulliMadeConfig, HiddenDegrees, MadeConfig, MadeMog,

@@ -32,7 +32,7 @@ struct Args {
     /// Toy density: 8gaussians, moons, checkerboard, pinwheel, rings, 2spirals.
     #[arg(long, default_value = "moons", value_parser = parse_dataset)]
     dataset: ToyDataset,
-    /// Train an inverse autoregressive flow instead (its density takes D passes per layer).
+    /// Train an inverse autoregressive flow instead (its density takes D sequential steps per layer).
     #[arg(long)]
     iaf: bool,
     /// Autoregressive layers.
