@@ -70,7 +70,7 @@ fn solve_as<T: HostFloat>(
                                   targets: &[f64],
                                   values: &mut [f64],
                                   log_derivatives: &mut [f64]| {
-                        for (r, row) in params.rows().into_iter().enumerate() {
+                        for (r, row) in params.columns().into_iter().enumerate() {
                             p.iter_mut().zip(row).for_each(|(a, b)| *a = b.to_f64());
                             (values[r], log_derivatives[r]) = if forward {
                                 scalar.forward_one(targets[r], &p)
@@ -100,7 +100,7 @@ fn solve_as<T: HostFloat>(
                     Tensor::<2>::from_data(TensorData::new(values, [rows, 1]), &device)
                 };
                 let params: Vec<Tensor<2>> = params
-                    .columns()
+                    .rows()
                     .into_iter()
                     .map(|c| tensor(c.to_vec()))
                     .collect();
@@ -135,7 +135,7 @@ fn solve_as<T: HostFloat>(
 }
 
 /// Solves a block of rows: `D` steps of [`DegreeSortedMade::step`], each followed by the
-/// transformer on the one column it parameterises (`column(params [rows, k], known values,
+/// transformer on the one column it parameterises (`column(params [k, rows], known values,
 /// solved values out, log-derivatives out)`). Writes the solved side into `out` (`[rows, D]`,
 /// row-major, the features' own order) and adds the log-derivatives to `ladj`.
 fn solve_rows<T: HostFloat>(
@@ -161,7 +161,7 @@ fn solve_rows<T: HostFloat>(
         let mut inputs = workspace.inputs_mut();
         for r in 0..rows {
             let v = T::from_f64(values[r]);
-            inputs[[r, m]] = v;
+            inputs[[m, r]] = v;
             out[r * d + feature] = v;
             ladj[r] += log_derivatives[r];
         }

@@ -1,13 +1,18 @@
-//! The host kernel of the incremental inversion: `out[rows, n] += input[rows, ..p] · W[p, n]` for
-//! one degree block (`n` small, a handful of units), without packing the input.
+//! The host kernel of the incremental inversion: one degree block of a layer,
+//! `out[u, r] += Σ_{i<p} W[u, i] · input[i, r]` for the block's few units `u` and every row `r`.
 //!
-//! A general GEMM (matrixmultiply) packs its left operand on every call; with `n ≈ 8` units per
-//! block that packing cost more than the multiply (44 % against 32 % of a 63×512 sampling run
-//! under `perf`), and a kernel vectorised across a block's units leaves most lanes idle (an
-//! output block has `k = 2` units). Here each output is a dot product vectorised along its
-//! inputs, read in place, against the block's weights packed once per plan, transposed. `pulp`'s safe SIMD types and runtime
-//! dispatch compile the kernel for the best instruction set the CPU has (AVX-512, AVX2 + FMA,
-//! SSE4/SSE2, or scalar), so binaries stay portable.
+//! Buffers are unit-major (`[units, rows]`: one contiguous run of rows per unit), so the kernel
+//! vectorises along the batch rows, which every block has plenty of, whatever its number of units
+//! (a hidden block has ~8, an affine output block 2) or inputs: each weight is broadcast once
+//! against a vector of rows, with no padding and no horizontal sums. Tiles of 4 units × 4 row
+//! vectors keep 16 vector accumulators in registers: per input, 4 row-vector loads and 4
+//! broadcasts feed 16 multiply-adds.
+//!
+//! Earlier designs, measured at 63×512 with `perf` (`docs/performance.md`): matrixmultiply spent
+//! more time packing its operands than multiplying (a block is too thin for a general GEMM), and
+//! kernels vectorised across a block's units or along its inputs wasted lanes or spent their time
+//! in horizontal sums. `pulp`'s safe SIMD types and runtime dispatch compile this kernel for the
+//! best instruction set the CPU has (AVX-512, AVX2 + FMA, SSE, scalar): binaries stay portable.
 
 use std::any::TypeId;
 
@@ -15,113 +20,101 @@ use bytemuck::{cast_slice, cast_slice_mut};
 
 use crate::host_float::HostFloat;
 
-/// A row-major matrix slice: element `(r, c)` at `data[offset + r·stride + c]`.
-#[derive(Debug)]
-pub(crate) struct Strided<'a, T> {
-    pub data: &'a [T],
-    pub stride: usize,
-    pub offset: usize,
-}
-
-/// A writable row-major matrix slice.
-#[derive(Debug)]
-pub(crate) struct StridedMut<'a, T> {
-    pub data: &'a mut [T],
-    pub stride: usize,
-    pub offset: usize,
-}
-
-/// Rows per register tile.
-const ROWS: usize = 4;
-/// Output units per register tile.
+/// Units per register tile.
 const UNITS: usize = 4;
+/// Row vectors per register tile.
+const ROW_VECTORS: usize = 4;
 
-/// `out[r, j] += Σ_{i<p} input[r, i] · weight[j·p + i]` for `r < rows`, `j < n`, with `weight`
-/// the block's weights transposed, `[n, p]`, contiguous (one row of `p` input weights per unit).
+/// `out[(offset + u)·rows + r] += Σ_{i<p} weight[u·p + i] · input[i·rows + r]` for `u < n`,
+/// `r < rows`: `input` is a unit-major `[≥ p, rows]` buffer, `weight` the block's `[n, p]`
+/// weights (one contiguous row of input weights per unit), `out` a unit-major `[·, rows]` buffer
+/// whose units `offset..offset + n` are the block.
 pub(crate) fn accumulate_block<T: HostFloat>(
     rows: usize,
-    p: usize,
-    n: usize,
-    input: &Strided<'_, T>,
+    (p, n): (usize, usize),
+    input: &[T],
     weight: &[T],
-    out: &mut StridedMut<'_, T>,
+    out: &mut [T],
+    offset: usize,
 ) {
-    if p == 0 || n == 0 {
+    if p == 0 || n == 0 || rows == 0 {
         return;
     }
     let arch = pulp::Arch::new();
     if TypeId::of::<T>() == TypeId::of::<f32>() {
         arch.dispatch(BlockF32 {
             shape: (rows, p, n),
-            input: (cast_slice(input.data), input.stride, input.offset),
+            input: cast_slice(input),
             weight: cast_slice(weight),
-            out: (cast_slice_mut(out.data), out.stride, out.offset),
+            out: &mut cast_slice_mut(out)[offset * rows..(offset + n) * rows],
         });
     } else {
         arch.dispatch(BlockF64 {
             shape: (rows, p, n),
-            input: (cast_slice(input.data), input.stride, input.offset),
+            input: cast_slice(input),
             weight: cast_slice(weight),
-            out: (cast_slice_mut(out.data), out.stride, out.offset),
+            out: &mut cast_slice_mut(out)[offset * rows..(offset + n) * rows],
         });
     }
 }
 
 /// The kernel for one float type: a `pulp` operation whose `with_simd` is compiled once per
-/// instruction set. Each output is a dot product over the `p` inputs, vectorised along the
-/// inputs (a block has only a handful of units, too few to fill a vector across units). Tiles of
-/// [`ROWS`] rows by [`UNITS`] units keep `ROWS × UNITS` vector accumulators in registers: per
-/// vector of inputs, `ROWS + UNITS` loads feed `ROWS × UNITS` multiply-adds; the tail of fewer
-/// than a vector's lanes goes through a masked partial load. Each accumulator is summed across
-/// its lanes once at the end.
+/// instruction set (see the module docs).
 macro_rules! block_kernel {
-    ($name:ident, $t:ty, $vec:ident, $as_simd:ident, $splat:ident, $fma:ident, $load:ident, $sum:ident) => {
+    ($name:ident, $t:ty, $vec:ident, $as_simd:ident, $as_mut_simd:ident, $splat:ident, $fma:ident) => {
         struct $name<'a> {
             shape: (usize, usize, usize),
-            input: (&'a [$t], usize, usize),
+            input: &'a [$t],
             weight: &'a [$t],
-            out: (&'a mut [$t], usize, usize),
+            out: &'a mut [$t],
         }
 
         impl $name<'_> {
-            /// Rows `r0..r0 + R` by units `u0..u0 + U`.
+            /// Units `u0..u0 + U` by row vectors `v0..v0 + V`.
             #[inline(always)]
-            fn tile<S: pulp::Simd, const R: usize, const U: usize>(
+            fn tile<S: pulp::Simd, const U: usize, const V: usize>(
                 &mut self,
                 simd: S,
-                r0: usize,
                 u0: usize,
+                v0: usize,
             ) {
-                let (_, p, _) = self.shape;
-                let (input, in_stride, in_offset) = self.input;
-                let x: [(&[S::$vec], &[$t]); R] = std::array::from_fn(|rr| {
-                    S::$as_simd(&input[in_offset + (r0 + rr) * in_stride..][..p])
-                });
-                let w: [(&[S::$vec], &[$t]); U] =
-                    std::array::from_fn(|uu| S::$as_simd(&self.weight[(u0 + uu) * p..][..p]));
-                let mut acc = [[simd.$splat(0.0); U]; R];
-                for c in 0..x[0].0.len() {
-                    for rr in 0..R {
-                        let xv = x[rr].0[c];
-                        for uu in 0..U {
-                            acc[rr][uu] = simd.$fma(xv, w[uu].0[c], acc[rr][uu]);
+                let (rows, p, _) = self.shape;
+                let unit = |out: &[$t], u: usize| -> [S::$vec; V] {
+                    let (vectors, _) = S::$as_simd(&out[u * rows..(u + 1) * rows]);
+                    std::array::from_fn(|vv| vectors[v0 + vv])
+                };
+                let mut acc: [[S::$vec; V]; U] = std::array::from_fn(|uu| unit(self.out, u0 + uu));
+                let weights: [&[$t]; U] =
+                    std::array::from_fn(|uu| &self.weight[(u0 + uu) * p..][..p]);
+                for i in 0..p {
+                    let (vectors, _) = S::$as_simd(&self.input[i * rows..(i + 1) * rows]);
+                    let x: [S::$vec; V] = std::array::from_fn(|vv| vectors[v0 + vv]);
+                    for uu in 0..U {
+                        let w = simd.$splat(weights[uu][i]);
+                        for vv in 0..V {
+                            acc[uu][vv] = simd.$fma(w, x[vv], acc[uu][vv]);
                         }
                     }
                 }
-                if !x[0].1.is_empty() {
-                    let wt: [S::$vec; U] = std::array::from_fn(|uu| simd.$load(w[uu].1));
-                    for rr in 0..R {
-                        let xv = simd.$load(x[rr].1);
-                        for uu in 0..U {
-                            acc[rr][uu] = simd.$fma(xv, wt[uu], acc[rr][uu]);
-                        }
-                    }
+                for (uu, acc) in acc.iter().enumerate() {
+                    let u = u0 + uu;
+                    let (vectors, _) = S::$as_mut_simd(&mut self.out[u * rows..(u + 1) * rows]);
+                    vectors[v0..v0 + V].copy_from_slice(acc);
                 }
-                let (out, out_stride, out_offset) = &mut self.out;
-                for (rr, acc) in acc.iter().enumerate() {
-                    let start = *out_offset + (r0 + rr) * *out_stride + u0;
-                    for (o, &a) in out[start..start + U].iter_mut().zip(acc) {
-                        *o += simd.$sum(a);
+            }
+
+            /// The rows past the last whole vector, one value at a time.
+            #[inline(always)]
+            fn tail(&mut self, first_row: usize) {
+                let (rows, p, n) = self.shape;
+                for u in 0..n {
+                    let w = &self.weight[u * p..][..p];
+                    for r in first_row..rows {
+                        let mut sum = self.out[u * rows + r];
+                        for (i, &wi) in w.iter().enumerate() {
+                            sum += wi * self.input[i * rows + r];
+                        }
+                        self.out[u * rows + r] = sum;
                     }
                 }
             }
@@ -133,27 +126,28 @@ macro_rules! block_kernel {
             #[inline(always)]
             fn with_simd<S: pulp::Simd>(mut self, simd: S) {
                 let (rows, _, n) = self.shape;
-                let mut r0 = 0;
-                while r0 + ROWS <= rows {
-                    let mut u0 = 0;
-                    while u0 + UNITS <= n {
-                        self.tile::<S, ROWS, UNITS>(simd, r0, u0);
-                        u0 += UNITS;
+                let (vectors, rest) = S::$as_simd(&self.input[..rows]);
+                let (count, first_tail_row) = (vectors.len(), rows - rest.len());
+                let mut u0 = 0;
+                while u0 < n {
+                    let units = (n - u0).min(UNITS);
+                    let mut v0 = 0;
+                    while v0 < count {
+                        let v = (count - v0).min(ROW_VECTORS);
+                        match (units, v) {
+                            (UNITS, ROW_VECTORS) => {
+                                self.tile::<S, UNITS, ROW_VECTORS>(simd, u0, v0)
+                            }
+                            (UNITS, _) => self.tile::<S, UNITS, 1>(simd, u0, v0),
+                            (_, ROW_VECTORS) => self.tile::<S, 1, ROW_VECTORS>(simd, u0, v0),
+                            _ => self.tile::<S, 1, 1>(simd, u0, v0),
+                        }
+                        v0 += if v == ROW_VECTORS { ROW_VECTORS } else { 1 };
                     }
-                    for u in u0..n {
-                        self.tile::<S, ROWS, 1>(simd, r0, u);
-                    }
-                    r0 += ROWS;
+                    u0 += if units == UNITS { UNITS } else { 1 };
                 }
-                for r in r0..rows {
-                    let mut u0 = 0;
-                    while u0 + UNITS <= n {
-                        self.tile::<S, 1, UNITS>(simd, r, u0);
-                        u0 += UNITS;
-                    }
-                    for u in u0..n {
-                        self.tile::<S, 1, 1>(simd, r, u);
-                    }
+                if first_tail_row < rows {
+                    self.tail(first_tail_row);
                 }
             }
         }
@@ -165,18 +159,16 @@ block_kernel!(
     f32,
     f32s,
     as_simd_f32s,
+    as_mut_simd_f32s,
     splat_f32s,
-    mul_add_e_f32s,
-    partial_load_f32s,
-    reduce_sum_f32s
+    mul_add_e_f32s
 );
 block_kernel!(
     BlockF64,
     f64,
     f64s,
     as_simd_f64s,
+    as_mut_simd_f64s,
     splat_f64s,
-    mul_add_e_f64s,
-    partial_load_f64s,
-    reduce_sum_f64s
+    mul_add_e_f64s
 );

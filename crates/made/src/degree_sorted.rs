@@ -4,10 +4,10 @@
 use std::ops::Range;
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis, Slice};
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis, Slice};
 
 use crate::activation::Activation;
-use crate::block_kernel::{Strided, StridedMut, accumulate_block};
+use crate::block_kernel::accumulate_block;
 use crate::host_float::{HostFloat, host_matrix, host_vector};
 use crate::made::Made;
 use crate::masked_linear::MaskedLinear;
@@ -55,11 +55,11 @@ use crate::masked_linear::MaskedLinear;
 /// let mut workspace = sorted.workspace(1, None);
 /// for level in 0..3 {
 ///     let feature = sorted.order()[level];
-///     let params = sorted.step(&mut workspace, level); // [1 row, 2 parameters]
+///     let params = sorted.step(&mut workspace, level); // [2 parameters, 1 row]
 ///     for p in 0..2 {
-///         assert!((params[[0, p]] - full[p * 3 + feature]).abs() < 1e-5);
+///         assert!((params[[p, 0]] - full[p * 3 + feature]).abs() < 1e-5);
 ///     }
-///     workspace.inputs_mut()[[0, level]] = x[feature];
+///     workspace.inputs_mut()[[level, 0]] = x[feature];
 /// }
 /// ```
 #[derive(Debug, Clone)]
@@ -123,17 +123,18 @@ struct Stage<T> {
 /// every layer's units computed so far.
 #[derive(Debug, Clone)]
 pub struct DegreeSortedWorkspace<T> {
-    /// Buffer 0: the features in level order (`[rows, D]`); then the hidden buffers.
+    /// Buffer 0: the features in level order; then the hidden buffers. Every buffer is
+    /// unit-major, `[units, rows]`: the kernel vectorises along the rows.
     buffers: Vec<Array2<T>>,
-    /// The output bias plus the context's direct contribution, `[rows, k·D]` in level order.
+    /// The output bias plus the context's direct contribution, `[k·D, rows]` in level order.
     output_base: Array2<T>,
     params: Array2<T>,
 }
 
 impl<T: HostFloat> DegreeSortedWorkspace<T> {
-    /// The features in level order, `[rows, D]`: column `m` holds the feature of degree `m + 1`
-    /// ([`DegreeSortedMade::order`]`[m]`). Write column `m` after [`DegreeSortedMade::step`] at
-    /// level `m`.
+    /// The features in level order, unit-major `[D, rows]`: row `m` holds the feature of degree
+    /// `m + 1` ([`DegreeSortedMade::order`]`[m]`) for every batch row. Write row `m` after
+    /// [`DegreeSortedMade::step`] at level `m`.
     pub fn inputs_mut(&mut self) -> ArrayViewMut2<'_, T> {
         self.buffers[0].view_mut()
     }
@@ -188,39 +189,36 @@ impl<T: HostFloat> SortedLinear<T> {
         }
     }
 
-    /// `target[:, column..column + n] += input[:, ..prefix[m]] · packed[m]`, the block of level
-    /// `m` (`n` its width) written from column `column` of `target`.
-    fn accumulate(&self, input: &Array2<T>, target: &mut Array2<T>, column: usize, m: usize) {
-        let (rows, in_width) = input.dim();
-        let out_width = target.ncols();
+    /// `target[unit..unit + n, :] += packed[m] · input[..prefix[m], :]`: the block of level `m`
+    /// (`n` units) from the inputs of level `≤ m`, written into units `unit..` of `target`
+    /// (both buffers unit-major, `[units, rows]`).
+    fn accumulate(&self, input: &Array2<T>, target: &mut Array2<T>, unit: usize, m: usize) {
         accumulate_block(
-            rows,
-            self.prefix[m],
-            self.blocks[m].len(),
-            &Strided {
-                data: input.as_slice().expect("buffers are standard-layout"),
-                stride: in_width,
-                offset: 0,
-            },
+            input.ncols(),
+            (self.prefix[m], self.blocks[m].len()),
+            input.as_slice().expect("buffers are standard-layout"),
             &self.packed[m],
-            &mut StridedMut {
-                data: target.as_slice_mut().expect("buffers are standard-layout"),
-                stride: out_width,
-                offset: column,
-            },
+            target.as_slice_mut().expect("buffers are standard-layout"),
+            unit,
         );
     }
 }
 
-/// Columns `range` of `a`.
-fn columns<T>(mut a: ArrayView2<'_, T>, range: Range<usize>) -> ArrayView2<'_, T> {
-    a.slice_axis_inplace(Axis(1), Slice::from(range));
+/// The weights from the `d` features (the leading inputs; the context follows) of a transposed
+/// weight `[outputs, inputs]`.
+fn feature_inputs<T: HostFloat>(weight: &Array2<T>, d: usize) -> Array2<T> {
+    weight.slice_axis(Axis(1), Slice::from(0..d)).to_owned()
+}
+
+/// Units (rows) `range` of a unit-major buffer `a`.
+fn units<T>(mut a: ArrayView2<'_, T>, range: Range<usize>) -> ArrayView2<'_, T> {
+    a.slice_axis_inplace(Axis(0), Slice::from(range));
     a
 }
 
-/// Columns `range` of `a`, writable.
-fn columns_mut<T>(mut a: ArrayViewMut2<'_, T>, range: Range<usize>) -> ArrayViewMut2<'_, T> {
-    a.slice_axis_inplace(Axis(1), Slice::from(range));
+/// Units (rows) `range` of a unit-major buffer `a`, writable.
+fn units_mut<T>(mut a: ArrayViewMut2<'_, T>, range: Range<usize>) -> ArrayViewMut2<'_, T> {
+    a.slice_axis_inplace(Axis(0), Slice::from(range));
     a
 }
 
@@ -267,14 +265,14 @@ impl<T: HostFloat> DegreeSortedMade<T> {
         let (first_weight, first_bias) = host_layer::<T>(layers[0]);
         let first_hidden = view(&hidden[0]);
         let first = SortedLinear::new(
-            &columns(first_weight.view(), 0..d).to_owned(),
+            &feature_inputs(&first_weight, d),
             &first_bias,
             features,
             (&first_hidden.0, &first_hidden.1),
             d,
         );
         let first_context = (c > 0).then(|| {
-            Array2::from_shape_fn((c, first_hidden.0.len()), |(i, j)| {
+            Array2::from_shape_fn((first_hidden.0.len(), c), |(j, i)| {
                 first_weight[[first_hidden.0[j], d + i]]
             })
         });
@@ -355,15 +353,9 @@ impl<T: HostFloat> DegreeSortedMade<T> {
         let (direct, direct_context) = match made.direct_layer() {
             Some(layer) => {
                 let (w, bias) = host_layer::<T>(layer);
-                let linear = SortedLinear::new(
-                    &columns(w.view(), 0..d).to_owned(),
-                    &bias,
-                    features,
-                    outputs,
-                    d,
-                );
+                let linear = SortedLinear::new(&feature_inputs(&w, d), &bias, features, outputs, d);
                 let context = (c > 0)
-                    .then(|| Array2::from_shape_fn((c, k * d), |(i, j)| w[[output.0[j], d + i]]));
+                    .then(|| Array2::from_shape_fn((k * d, c), |(j, i)| w[[output.0[j], d + i]]));
                 (Some(linear), context)
             }
             None => (None, None),
@@ -419,18 +411,16 @@ impl<T: HostFloat> DegreeSortedMade<T> {
         let mut buffers: Vec<Array2<T>> = self
             .buffer_widths
             .iter()
-            .map(|&w| Array2::zeros((rows, w)))
+            .map(|&w| Array2::zeros((w, rows)))
             .collect();
         let first = &mut buffers[self.stages[0].target];
-        for mut row in first.rows_mut() {
-            row.assign(&ArrayView1::from(&self.first_bias));
+        for (mut unit, &b) in first.rows_mut().into_iter().zip(&self.first_bias) {
+            unit.fill(b);
         }
-        let mut output_base = Array2::zeros((rows, self.params_per_dim * self.features));
-        for mut row in output_base.rows_mut() {
-            row.assign(&ArrayView1::from(&self.output.bias));
-            if let Some(direct) = &self.direct {
-                row.zip_mut_with(&ArrayView1::from(&direct.bias), |a, &b| *a += b);
-            }
+        let mut output_base = Array2::zeros((self.params_per_dim * self.features, rows));
+        for (u, mut unit) in output_base.rows_mut().into_iter().enumerate() {
+            let direct = self.direct.as_ref().map_or(T::zero(), |d| d.bias[u]);
+            unit.fill(self.output.bias[u] + direct);
         }
         if let Some(context) = context.filter(|_| self.context_features > 0) {
             assert_eq!(
@@ -439,21 +429,21 @@ impl<T: HostFloat> DegreeSortedMade<T> {
                 "context shape"
             );
             if let Some(w) = &self.first_context {
-                general_mat_mul(T::one(), &context, w, T::one(), first);
+                general_mat_mul(T::one(), w, &context.t(), T::one(), first);
             }
             if let Some(w) = &self.direct_context {
-                general_mat_mul(T::one(), &context, w, T::one(), &mut output_base);
+                general_mat_mul(T::one(), w, &context.t(), T::one(), &mut output_base);
             }
         }
         DegreeSortedWorkspace {
             buffers,
             output_base,
-            params: Array2::zeros((rows, self.params_per_dim)),
+            params: Array2::zeros((self.params_per_dim, rows)),
         }
     }
 
     /// Computes every unit of level `m` and returns the `k` parameters of feature
-    /// [`order()`](Self::order)`[m]`, `[rows, k]`. Requires features `0..m` of the workspace's
+    /// [`order()`](Self::order)`[m]`, `[k, rows]`. Requires features `0..m` of the workspace's
     /// [`inputs_mut`](DegreeSortedWorkspace::inputs_mut) to hold the solved values.
     ///
     /// # Panics
@@ -471,26 +461,26 @@ impl<T: HostFloat> DegreeSortedMade<T> {
                 continue;
             }
             let mut target = std::mem::take(&mut buffers[stage.target]);
+            let bias = &stage.linear.bias[block.clone()];
+            for (mut unit, &b) in units_mut(target.view_mut(), block.clone())
+                .rows_mut()
+                .into_iter()
+                .zip(bias)
             {
-                let mut out = columns_mut(target.view_mut(), block.clone());
-                let bias = ArrayView1::from(&stage.linear.bias[block.clone()]);
                 match stage.start {
                     Start::Preset => {}
-                    Start::Bias => out.rows_mut().into_iter().for_each(|mut r| r.assign(&bias)),
-                    Start::AddBias => out
-                        .rows_mut()
-                        .into_iter()
-                        .for_each(|mut r| r.zip_mut_with(&bias, |a, &b| *a += b)),
+                    Start::Bias => unit.fill(b),
+                    Start::AddBias => unit.mapv_inplace(|v| v + b),
                 }
             }
             stage
                 .linear
                 .accumulate(&buffers[stage.input], &mut target, block.start, m);
             match stage.activated {
-                None => columns_mut(target.view_mut(), block).mapv_inplace(|v| act.apply_host(v)),
+                None => units_mut(target.view_mut(), block).mapv_inplace(|v| act.apply_host(v)),
                 Some(index) => {
-                    let pre = columns(target.view(), block.clone());
-                    columns_mut(buffers[index].view_mut(), block)
+                    let pre = units(target.view(), block.clone());
+                    units_mut(buffers[index].view_mut(), block)
                         .zip_mut_with(&pre, |a, &v| *a = act.apply_host(v));
                 }
             }
@@ -499,7 +489,7 @@ impl<T: HostFloat> DegreeSortedMade<T> {
         let k = self.params_per_dim;
         let wanted = m * k..(m + 1) * k;
         let params = &mut workspace.params;
-        params.assign(&columns(workspace.output_base.view(), wanted));
+        params.assign(&units(workspace.output_base.view(), wanted));
         self.output
             .accumulate(&buffers[self.output_input], params, 0, m);
         if let Some(direct) = &self.direct {
