@@ -8,10 +8,9 @@ use rayon::prelude::*;
 
 use crate::transformer::ElementwiseTransformer;
 
-/// Rows each thread task solves together. Larger blocks make the per-step matrix products
-/// larger (less overhead per call); smaller ones keep a block's activations in cache and give
-/// threads more tasks to balance. 128 measured best at 63×512 on the benchmark machine
-/// (`docs/performance.md`).
+/// Rows each thread task solves together: a multiple of every SIMD width (the kernel vectorises
+/// along rows), enough tasks at batch 1024 to balance a few threads, and a task's buffers
+/// (`[units, 128]` per layer) stay in L2. Chosen, not tuned: other sizes were not measured.
 const ROWS_PER_TASK: usize = 128;
 
 /// Solves the layer's slow direction for `target`, as [`MaskedAutoregressive::solve`]
