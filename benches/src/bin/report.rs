@@ -140,29 +140,23 @@ fn run_peers(
         .collect())
 }
 
-fn plot(
-    path: &Path,
-    results: &[Measurement],
-    peers: &HashMap<(String, String, usize, usize), f64>,
-) -> Result<(), Box<dyn std::error::Error>> {
-    let with_text = font::load_font();
-    let root = BitMapBackend::new(path, (900, 600)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let h256: Vec<&Measurement> = results.iter().filter(|m| m.h == 256).collect();
-    let max = results.iter().map(|m| m.ms_median).fold(1.0, f64::max) * 2.0;
-    let min = results
-        .iter()
-        .map(|m| m.ms_median)
-        .fold(f64::INFINITY, f64::min)
-        / 2.0;
-    let mut builder = ChartBuilder::on(&root);
+/// A log-log chart of ms per call against D.
+type LogChart<'a, 'b> =
+    ChartContext<'a, BitMapBackend<'b>, Cartesian2d<LogCoord<f64>, LogCoord<f64>>>;
+
+/// The log-log chart both plots draw on: D from 1.5 to 80, ms from `min` to `max`; the caption
+/// and axis labels only when a font loaded (`with_text`).
+fn log_log_chart<'a, 'b>(
+    root: &'a DrawingArea<BitMapBackend<'b>, plotters::coord::Shift>,
+    caption: &str,
+    (min, max): (f64, f64),
+    with_text: bool,
+) -> Result<LogChart<'a, 'b>, Box<dyn std::error::Error>> {
+    let mut builder = ChartBuilder::on(root);
     builder.margin(15);
     if with_text {
         builder
-            .caption(
-                "nflow on flex, 2 threads: ms per call (H = 256; zuko dashed)",
-                ("sans-serif", 20),
-            )
+            .caption(caption, ("sans-serif", 20))
             .x_label_area_size(40)
             .y_label_area_size(60);
     }
@@ -175,6 +169,77 @@ fn plot(
             .y_desc("ms per call")
             .draw()?;
     }
+    Ok(chart)
+}
+
+/// One named series: a line with a marker at each point, and its legend entry.
+fn draw_line(
+    chart: &mut LogChart<'_, '_>,
+    name: &str,
+    points: &[(f64, f64)],
+    colour: RGBColor,
+    with_text: bool,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let series = chart.draw_series(LineSeries::new(points.to_vec(), colour.stroke_width(2)))?;
+    if with_text {
+        series.label(name).legend(move |(x, y)| {
+            PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
+        });
+    }
+    chart.draw_series(points.iter().map(|&p| Circle::new(p, 4, colour.filled())))?;
+    Ok(())
+}
+
+/// Draws the legend (when a font loaded) and writes the file.
+fn finish<'a, 'b: 'a>(
+    mut chart: LogChart<'a, 'b>,
+    with_text: bool,
+) -> Result<(), Box<dyn std::error::Error>> {
+    if with_text {
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::UpperLeft)
+            .draw()?;
+    }
+    chart.plotting_area().present()?;
+    Ok(())
+}
+
+/// zuko's times for peer op `op` at H = 256, as (D, ms) points.
+fn zuko_at_256(peers: &HashMap<(String, String, usize, usize), f64>, op: &str) -> Vec<(f64, f64)> {
+    [2usize, 8, 21, 63]
+        .iter()
+        .filter_map(|&d| {
+            peers
+                .get(&("zuko".into(), op.into(), d, 256))
+                .map(|&ms| (d as f64, ms))
+        })
+        .collect()
+}
+
+/// ms per call against D (H = 256) for the four MAF / IAF ops, zuko's dashed beside them.
+fn plot(
+    path: &Path,
+    results: &[Measurement],
+    peers: &HashMap<(String, String, usize, usize), f64>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let with_text = font::load_font();
+    let root = BitMapBackend::new(path, (900, 600)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let max = results.iter().map(|m| m.ms_median).fold(1.0, f64::max) * 2.0;
+    let min = results
+        .iter()
+        .map(|m| m.ms_median)
+        .fold(f64::INFINITY, f64::min)
+        / 2.0;
+    let mut chart = log_log_chart(
+        &root,
+        "nflow on flex, 2 threads: ms per call (H = 256; zuko dashed)",
+        (min, max),
+        with_text,
+    )?;
     let colours = [
         RGBColor(31, 119, 180),
         RGBColor(214, 39, 40),
@@ -183,27 +248,13 @@ fn plot(
     ];
     let ops = [Op::MafLogProb, Op::MafSample, Op::IafSample, Op::IafLogProb];
     for (op, colour) in ops.iter().zip(colours) {
-        let points: Vec<(f64, f64)> = h256
+        let points: Vec<(f64, f64)> = results
             .iter()
-            .filter(|m| m.op == *op)
+            .filter(|m| m.h == 256 && m.op == *op)
             .map(|m| (m.d as f64, m.ms_median))
             .collect();
-        let series = chart.draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))?;
-        if with_text {
-            series.label(op.name()).legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
-            });
-        }
-        chart.draw_series(points.iter().map(|&p| Circle::new(p, 4, colour.filled())))?;
-        let zuko: Vec<(f64, f64)> = [2usize, 8, 21, 63]
-            .iter()
-            .filter_map(|&d| {
-                peers
-                    .get(&("zuko".into(), op.name().into(), d, 256))
-                    .map(|&ms| (d as f64, ms))
-            })
-            .collect();
-        for pair in zuko.windows(2) {
+        draw_line(&mut chart, op.name(), &points, colour, with_text)?;
+        for pair in zuko_at_256(peers, op.name()).windows(2) {
             // Dashes: draw every other tenth of the segment.
             for k in (0..10).step_by(2) {
                 let f = |t: f64| {
@@ -219,16 +270,7 @@ fn plot(
             }
         }
     }
-    if with_text {
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()?;
-    }
-    root.present()?;
-    Ok(())
+    finish(chart, with_text)
 }
 
 /// MAF sampling time against D at H = 256: the incremental inversion, the sequential reference,
@@ -248,14 +290,6 @@ fn plot_sampling(
             .map(|m| (m.d as f64, m.ms_median))
             .collect()
     };
-    let zuko: Vec<(f64, f64)> = [2usize, 8, 21, 63]
-        .iter()
-        .filter_map(|&d| {
-            peers
-                .get(&("zuko".into(), "maf_sample".into(), d, 256))
-                .map(|&ms| (d as f64, ms))
-        })
-        .collect();
     let lines = [
         (
             "nflow, incremental",
@@ -267,7 +301,11 @@ fn plot_sampling(
             series_of(Op::MafSampleSequential),
             RGBColor(214, 39, 40),
         ),
-        ("zuko (sequential)", zuko, RGBColor(120, 120, 120)),
+        (
+            "zuko (sequential)",
+            zuko_at_256(peers, "maf_sample"),
+            RGBColor(120, 120, 120),
+        ),
         (
             "nflow MAF log_prob",
             series_of(Op::MafLogProb),
@@ -283,45 +321,16 @@ fn plot_sampling(
     }
     let max = all.iter().copied().fold(1.0, f64::max) * 2.0;
     let min = all.iter().copied().fold(f64::INFINITY, f64::min) / 2.0;
-    let mut builder = ChartBuilder::on(&root);
-    builder.margin(15);
-    if with_text {
-        builder
-            .caption(
-                "MAF sampling, 1024 rows, H = 256: ms per call against D",
-                ("sans-serif", 20),
-            )
-            .x_label_area_size(40)
-            .y_label_area_size(60);
+    let mut chart = log_log_chart(
+        &root,
+        "MAF sampling, 1024 rows, H = 256: ms per call against D",
+        (min, max),
+        with_text,
+    )?;
+    for (name, points, colour) in &lines {
+        draw_line(&mut chart, name, points, *colour, with_text)?;
     }
-    let mut chart =
-        builder.build_cartesian_2d((1.5f64..80f64).log_scale(), (min..max).log_scale())?;
-    if with_text {
-        chart
-            .configure_mesh()
-            .x_desc("D (features)")
-            .y_desc("ms per call")
-            .draw()?;
-    }
-    for (name, points, colour) in lines {
-        let series = chart.draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))?;
-        if with_text {
-            series.label(name).legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
-            });
-        }
-        chart.draw_series(points.iter().map(|&p| Circle::new(p, 4, colour.filled())))?;
-    }
-    if with_text {
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()?;
-    }
-    root.present()?;
-    Ok(())
+    finish(chart, with_text)
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

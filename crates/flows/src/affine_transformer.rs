@@ -43,6 +43,12 @@ impl AffineTransformer {
         Self { log_scale_bound }
     }
 
+    /// `α = c·tanh(raw / c)` for one value (the host path; [`soft_bound`] is the tensor one).
+    fn log_scale_of(&self, raw: f64) -> f64 {
+        let c = self.log_scale_bound;
+        c * (raw / c).tanh()
+    }
+
     /// `(μ, α)` from the raw parameters.
     fn shift_and_log_scale(&self, params: &[Tensor<2>]) -> (Tensor<2>, Tensor<2>) {
         (
@@ -90,14 +96,12 @@ impl ElementwiseTransformer for AffineTransformer {
 
 impl ScalarTransformer for AffineTransformer {
     fn forward_one(&self, u: f64, params: &[f64]) -> (f64, f64) {
-        let c = self.log_scale_bound;
-        let log_scale = c * (params[1] / c).tanh();
+        let log_scale = self.log_scale_of(params[1]);
         (u * log_scale.exp() + params[0], log_scale)
     }
 
     fn inverse_one(&self, y: f64, params: &[f64]) -> (f64, f64) {
-        let c = self.log_scale_bound;
-        let log_scale = c * (params[1] / c).tanh();
+        let log_scale = self.log_scale_of(params[1]);
         ((y - params[0]) * (-log_scale).exp(), -log_scale)
     }
 }

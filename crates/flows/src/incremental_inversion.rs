@@ -46,11 +46,6 @@ fn solve_as<T: HostFloat>(
     let context_host: Option<Array2<T>> = context
         .filter(|_| plan.context_features() > 0)
         .map(|c| host_matrix::<T>(c.clone()));
-    let rows_of = |a: &Array2<T>, start: usize, len: usize| -> Array2<T> {
-        let mut v = a.view();
-        v.slice_axis_inplace(Axis(0), Slice::from(start..start + len));
-        v.to_owned()
-    };
     let mut solved = vec![T::zero(); n * d];
     let mut ladj = vec![0.0f64; n];
     match transformer.scalar() {
@@ -78,14 +73,7 @@ fn solve_as<T: HostFloat>(
                             };
                         }
                     };
-                    solve_rows(
-                        &plan,
-                        target.view(),
-                        context.as_ref().map(|c| c.view()),
-                        out,
-                        ladj,
-                        column,
-                    );
+                    solve_rows(&plan, target, context, out, ladj, column);
                 });
         }
         None => {
@@ -131,6 +119,11 @@ fn solve_as<T: HostFloat>(
         Tensor::from_data(TensorData::new(solved, [n, d]), &device),
         Tensor::from_data(TensorData::new(ladj, [n]), &device),
     ))
+}
+
+/// Rows `start..start + len` of `a`, borrowed.
+fn rows_of<T>(a: &Array2<T>, start: usize, len: usize) -> ArrayView2<'_, T> {
+    a.slice_axis(Axis(0), Slice::from(start..start + len))
 }
 
 /// Solves a block of rows: `D` steps of [`DegreeSortedMade::step`], each followed by the

@@ -70,8 +70,8 @@ pub struct DegreeSortedMade<T: HostFloat> {
     activation: Activation,
     /// `order[m]`: the feature of degree `m + 1`.
     order: Vec<usize>,
-    /// Bias and context weights of the first layer, applied once per workspace.
-    first_bias: Vec<T>,
+    /// Context weights of the first layer (`[units, C]`), applied once per workspace with the
+    /// first stage's bias.
     first_context: Option<Array2<T>>,
     stages: Vec<Stage<T>>,
     /// Widths of the hidden buffers (buffer 0 holds the features).
@@ -150,7 +150,8 @@ fn sort_by_level(keys: &[usize]) -> (Vec<usize>, Vec<usize>) {
 
 impl<T: HostFloat> SortedLinear<T> {
     /// Packs the blocks of `weight` (transposed, `[outputs, inputs]`) with inputs sorted by
-    /// `in_perm` and outputs by `out_perm`: for each output level `m`, the weights from the
+    /// `in_perm` (which may name a subset of the inputs, e.g. the features before a context) and
+    /// outputs by `out_perm`: for each output level `m`, the weights from the
     /// inputs of level `≤ m`, which the mask keeps (the caller checks that the masks follow the
     /// degrees), so the mask itself is never read.
     fn new(
@@ -204,10 +205,22 @@ impl<T: HostFloat> SortedLinear<T> {
     }
 }
 
-/// The weights from the `d` features (the leading inputs; the context follows) of a transposed
-/// weight `[outputs, inputs]`.
-fn feature_inputs<T: HostFloat>(weight: &Array2<T>, d: usize) -> Array2<T> {
-    weight.slice_axis(Axis(1), Slice::from(0..d)).to_owned()
+/// A permutation and its sorted levels, borrowed.
+fn slices((perm, levels): &(Vec<usize>, Vec<usize>)) -> (&[usize], &[usize]) {
+    (perm, levels)
+}
+
+/// The weights from the `c` context inputs (after the `d` features) of a transposed weight
+/// `[outputs, inputs]`, for the outputs in the order `out_perm`: `[outputs, C]`, or `None`
+/// without a context.
+fn context_weights<T: HostFloat>(
+    weight: &Array2<T>,
+    out_perm: &[usize],
+    d: usize,
+    c: usize,
+) -> Option<Array2<T>> {
+    (c > 0)
+        .then(|| Array2::from_shape_fn((out_perm.len(), c), |(j, i)| weight[[out_perm[j], d + i]]))
 }
 
 /// Units (rows) `range` of a unit-major buffer `a`.
@@ -258,25 +271,14 @@ impl<T: HostFloat> DegreeSortedMade<T> {
             .iter()
             .map(|degrees| sort_by_level(degrees))
             .collect();
-        let view = |(perm, levels): &(Vec<usize>, Vec<usize>)| (perm.clone(), levels.clone());
         let layers = made.layers();
 
-        // The first layer: features through the sorted linear, context once per workspace.
+        // The first layer: features through the sorted linear (its permutation names feature
+        // inputs only), context once per workspace.
         let (first_weight, first_bias) = host_layer::<T>(layers[0]);
-        let first_hidden = view(&hidden[0]);
-        let first = SortedLinear::new(
-            &feature_inputs(&first_weight, d),
-            &first_bias,
-            features,
-            (&first_hidden.0, &first_hidden.1),
-            d,
-        );
-        let first_context = (c > 0).then(|| {
-            Array2::from_shape_fn((first_hidden.0.len(), c), |(j, i)| {
-                first_weight[[first_hidden.0[j], d + i]]
-            })
-        });
-        let first_bias = first.bias.clone();
+        let first_hidden = slices(&hidden[0]);
+        let first = SortedLinear::new(&first_weight, &first_bias, features, first_hidden, d);
+        let first_context = context_weights(&first_weight, first_hidden.0, d, c);
 
         let mut stages = Vec::new();
         let mut buffer_widths = vec![d];
@@ -284,6 +286,7 @@ impl<T: HostFloat> DegreeSortedMade<T> {
             // Buffer 1: the residual stream; then act(stream) after each block; then each block's
             // inner activations.
             let width = first_hidden.0.len();
+            let sorted = first_hidden;
             let blocks = (layers.len() - 2) / 2;
             buffer_widths.extend(std::iter::repeat_n(width, 1 + (blocks + 1) + blocks));
             let stream = 1;
@@ -296,7 +299,6 @@ impl<T: HostFloat> DegreeSortedMade<T> {
                 start: Start::Preset,
                 activated: Some(after(0)),
             });
-            let sorted = (&first_hidden.0[..], &first_hidden.1[..]);
             for b in 0..blocks {
                 for (i, (input, target, start, activated)) in [
                     (after(b), inner(b), Start::Bias, None),
@@ -327,16 +329,10 @@ impl<T: HostFloat> DegreeSortedMade<T> {
             });
             for l in 1..hidden.len() {
                 let (w, bias) = host_layer::<T>(layers[l]);
-                let (below, here) = (view(&hidden[l - 1]), view(&hidden[l]));
+                let (below, here) = (slices(&hidden[l - 1]), slices(&hidden[l]));
                 buffer_widths.push(here.0.len());
                 stages.push(Stage {
-                    linear: SortedLinear::new(
-                        &w,
-                        &bias,
-                        (&below.0, &below.1),
-                        (&here.0, &here.1),
-                        d,
-                    ),
+                    linear: SortedLinear::new(&w, &bias, below, here, d),
                     input: l,
                     target: l + 1,
                     start: Start::Bias,
@@ -345,18 +341,16 @@ impl<T: HostFloat> DegreeSortedMade<T> {
             }
             hidden.len()
         };
-        let last = view(hidden.last().expect("a MADE has hidden layers"));
+        let last = slices(hidden.last().expect("a MADE has hidden layers"));
         let (w, bias) = host_layer::<T>(layers[layers.len() - 1]);
-        let outputs = (output.0.as_slice(), output.1.as_slice());
-        let output_layer = SortedLinear::new(&w, &bias, (&last.0, &last.1), outputs, d);
+        let outputs = slices(&output);
+        let output_layer = SortedLinear::new(&w, &bias, last, outputs, d);
 
         let (direct, direct_context) = match made.direct_layer() {
             Some(layer) => {
                 let (w, bias) = host_layer::<T>(layer);
-                let linear = SortedLinear::new(&feature_inputs(&w, d), &bias, features, outputs, d);
-                let context = (c > 0)
-                    .then(|| Array2::from_shape_fn((k * d, c), |(j, i)| w[[output.0[j], d + i]]));
-                (Some(linear), context)
+                let linear = SortedLinear::new(&w, &bias, features, outputs, d);
+                (Some(linear), context_weights(&w, outputs.0, d, c))
             }
             None => (None, None),
         };
@@ -366,7 +360,6 @@ impl<T: HostFloat> DegreeSortedMade<T> {
             params_per_dim: k,
             activation: config.activation,
             order,
-            first_bias,
             first_context,
             stages,
             buffer_widths,
@@ -414,7 +407,11 @@ impl<T: HostFloat> DegreeSortedMade<T> {
             .map(|&w| Array2::zeros((w, rows)))
             .collect();
         let first = &mut buffers[self.stages[0].target];
-        for (mut unit, &b) in first.rows_mut().into_iter().zip(&self.first_bias) {
+        for (mut unit, &b) in first
+            .rows_mut()
+            .into_iter()
+            .zip(&self.stages[0].linear.bias)
+        {
             unit.fill(b);
         }
         let mut output_base = Array2::zeros((self.params_per_dim * self.features, rows));

@@ -6,23 +6,12 @@ use ndarray::{Array1, Array2, LinalgScalar};
 /// A float the host kernels compute in: `f32` (what flows run in by default) or `f64` (a device
 /// configured for `f64`, as the precise tests do).
 pub trait HostFloat:
-    LinalgScalar
-    + Element
-    + bytemuck::Pod
-    + Default
-    + std::ops::AddAssign
-    + PartialOrd
-    + Send
-    + Sync
-    + std::fmt::Debug
-    + std::iter::Sum
+    LinalgScalar + Element + bytemuck::Pod + PartialOrd + Send + Sync + std::fmt::Debug
 {
     /// `v` rounded to this type.
     fn from_f64(v: f64) -> Self;
     /// This value as `f64` (exact).
     fn to_f64(self) -> f64;
-    /// `self · a + b` with one rounding (one instruction where the CPU has FMA).
-    fn mul_add(self, a: Self, b: Self) -> Self;
 }
 
 impl HostFloat for f32 {
@@ -33,11 +22,6 @@ impl HostFloat for f32 {
     fn to_f64(self) -> f64 {
         f64::from(self)
     }
-
-    #[inline(always)]
-    fn mul_add(self, a: Self, b: Self) -> Self {
-        f32::mul_add(self, a, b)
-    }
 }
 
 impl HostFloat for f64 {
@@ -47,11 +31,6 @@ impl HostFloat for f64 {
 
     fn to_f64(self) -> f64 {
         self
-    }
-
-    #[inline(always)]
-    fn mul_add(self, a: Self, b: Self) -> Self {
-        f64::mul_add(self, a, b)
     }
 }
 
