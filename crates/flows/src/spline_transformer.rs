@@ -99,6 +99,12 @@ impl SplineTransformer {
             .mul_scalar(2.0 * self.bound)
     }
 
+    /// The shift `c` added to raw slopes so that a raw 0 gives slope 1:
+    /// `softplus(0 + c) = 1 − m`, so `c = ln(e^{1−m} − 1)`.
+    fn slope_shift(&self) -> f64 {
+        ((1.0 - self.min_derivative).exp() - 1.0).ln()
+    }
+
     /// `[batch, D, K + 1]` slopes at the knots: 1 at both ends.
     fn slopes(&self, raw: &[Tensor<2>], like: &Tensor<2>) -> Tensor<3> {
         let [b, d] = like.dims();
@@ -106,8 +112,7 @@ impl SplineTransformer {
         if self.bins == 1 {
             return Tensor::cat(vec![one.clone(), one], 2);
         }
-        // softplus(0 + c) = 1 − m: c = ln(e^{1−m} − 1).
-        let shift = ((1.0 - self.min_derivative).exp() - 1.0).ln();
+        let shift = self.slope_shift();
         let inner = softplus(Tensor::stack::<3>(raw.to_vec(), 2).add_scalar(shift), 1.0)
             .add_scalar(self.min_derivative);
         Tensor::cat(vec![one.clone(), inner, one], 2)
@@ -323,8 +328,7 @@ impl SplineTransformer {
         if i == 0 || i == self.bins {
             return 1.0;
         }
-        let shift = ((1.0 - self.min_derivative).exp() - 1.0).ln();
-        let t = raw[i - 1] + shift;
+        let t = raw[i - 1] + self.slope_shift();
         let softplus = if t > 30.0 { t } else { t.exp().ln_1p() };
         self.min_derivative + softplus
     }
