@@ -11,6 +11,8 @@ use rand::Rng;
 use crate::config::AutoregressiveFlowConfig;
 use crate::inversion::Inversion;
 use crate::layer::FlowLayer;
+use crate::masked_autoregressive::MaskedAutoregressive;
+use crate::one_pass::OnePass;
 use crate::orientation::Orientation;
 
 /// A masked autoregressive flow built by an [`AutoregressiveFlowConfig`] (MAF or IAF orientation,
@@ -98,15 +100,41 @@ impl AutoregressiveFlow {
     /// }
     /// ```
     pub fn with_inversion(self, inversion: Inversion) -> Self {
+        self.map_autoregressive(|a| a.with_inversion(inversion))
+    }
+
+    /// The same flow with every masked autoregressive layer computing its fast direction (MAF
+    /// density, IAF sampling) by `one_pass`; [`OnePass::BlockTriangular`] is the default.
+    ///
+    /// ```
+    /// use burn::tensor::Tensor;
+    /// use nflow_core::Distribution;
+    /// use nflow_flows::{MafConfig, OnePass};
+    ///
+    /// let device = nflow_core::default_device();
+    /// let fast = MafConfig::new(4).with_hidden_sizes(vec![16]).init(&device).unwrap();
+    /// let reference = fast.clone().with_one_pass(OnePass::Dense);
+    /// let x = Tensor::<2>::random([5, 4], burn::tensor::Distribution::Default, &device);
+    /// let density = |flow: &nflow_flows::AutoregressiveFlow| {
+    ///     flow.log_prob(x.clone(), None).unwrap().into_data().to_vec::<f32>().unwrap()
+    /// };
+    /// for (a, b) in density(&fast).iter().zip(density(&reference)) {
+    ///     assert!((a - b).abs() < 1e-4);
+    /// }
+    /// ```
+    pub fn with_one_pass(self, one_pass: OnePass) -> Self {
+        self.map_autoregressive(|a| a.with_one_pass(one_pass))
+    }
+
+    /// The same flow with `f` applied to every masked autoregressive layer.
+    fn map_autoregressive(self, f: impl Fn(MaskedAutoregressive) -> MaskedAutoregressive) -> Self {
         let Self { flow, config } = self;
         let (chain, base) = flow.into_parts();
         let layers = chain
             .into_layers()
             .into_iter()
             .map(|layer| match layer {
-                FlowLayer::Autoregressive(a) => {
-                    FlowLayer::Autoregressive(a.with_inversion(inversion))
-                }
+                FlowLayer::Autoregressive(a) => FlowLayer::Autoregressive(f(a)),
                 other => other,
             })
             .collect();

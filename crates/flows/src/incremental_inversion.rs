@@ -11,7 +11,7 @@ use crate::transformer::ElementwiseTransformer;
 /// Rows each thread task solves together: a multiple of every SIMD width (the kernel vectorises
 /// along rows), enough tasks at batch 1024 to balance a few threads, and a task's buffers
 /// (`[units, 128]` per layer) stay in L2. Chosen, not tuned: other sizes were not measured.
-const ROWS_PER_TASK: usize = 128;
+pub(crate) const ROWS_PER_TASK: usize = 128;
 
 /// Solves the layer's slow direction for `target`, as [`MaskedAutoregressive::solve`]
 /// (crate::MaskedAutoregressive::solve) does, but computing each MADE unit once. `forward`
@@ -122,7 +122,7 @@ fn solve_as<T: HostFloat>(
 }
 
 /// Rows `start..start + len` of `a`, borrowed.
-fn rows_of<T>(a: &Array2<T>, start: usize, len: usize) -> ArrayView2<'_, T> {
+pub(crate) fn rows_of<T>(a: &Array2<T>, start: usize, len: usize) -> ArrayView2<'_, T> {
     a.slice_axis(Axis(0), Slice::from(start..start + len))
 }
 

@@ -50,11 +50,13 @@ mod affine_transformer;
 mod batch_norm;
 mod config;
 mod flow;
+mod host_one_pass;
 mod incremental_inversion;
 mod inversion;
 mod layer;
 mod maf_mog;
 mod masked_autoregressive;
+mod one_pass;
 mod orientation;
 mod permutation;
 mod spline_transformer;
@@ -74,6 +76,7 @@ pub use nflow_core::persist::{
     MODEL_CONFIG_FILE as FLOW_CONFIG_FILE, MODEL_WEIGHTS_FILE as FLOW_WEIGHTS_FILE,
 };
 pub use nflow_core::{FlowConfigError, Standardizer};
+pub use one_pass::OnePass;
 pub use orientation::Orientation;
 pub use permutation::{Permutation, PermutationKind};
 pub use spline_transformer::SplineTransformer;

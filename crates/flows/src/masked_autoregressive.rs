@@ -5,8 +5,10 @@ use burn::tensor::Tensor;
 use nflow_core::{Bijector, FlowConfigError, Result};
 use nflow_made::Made;
 
+use crate::host_one_pass::one_pass_host;
 use crate::incremental_inversion::solve_incremental;
 use crate::inversion::Inversion;
+use crate::one_pass::OnePass;
 use crate::orientation::Orientation;
 use crate::transformer_spec::TransformerSpec;
 
@@ -53,6 +55,8 @@ pub struct MaskedAutoregressive {
     orientation: Orientation,
     #[module(skip)]
     inversion: Inversion,
+    #[module(skip)]
+    one_pass: OnePass,
 }
 
 impl MaskedAutoregressive {
@@ -78,6 +82,7 @@ impl MaskedAutoregressive {
             transformer,
             orientation,
             inversion: Inversion::default(),
+            one_pass: OnePass::default(),
         })
     }
 
@@ -91,6 +96,18 @@ impl MaskedAutoregressive {
     /// How the slow direction is solved.
     pub fn inversion(&self) -> Inversion {
         self.inversion
+    }
+
+    /// The same layer computing its fast direction by `one_pass` (the default is
+    /// [`OnePass::BlockTriangular`]; [`OnePass::Dense`] is burn's dense reference).
+    pub fn with_one_pass(mut self, one_pass: OnePass) -> Self {
+        self.one_pass = one_pass;
+        self
+    }
+
+    /// How the fast direction is computed.
+    pub fn one_pass(&self) -> OnePass {
+        self.one_pass
     }
 
     /// The conditioner.
@@ -158,11 +175,18 @@ impl MaskedAutoregressive {
             }
         };
         let (output, log_derivative) = if forward == self.orientation.forward_is_one_pass() {
+            if self.one_pass == OnePass::BlockTriangular
+                && host_applies(&input, &self.made)
+                && let Some(scalar) = t.scalar()
+                && let Some(mapped) = one_pass_host(&self.made, &input, context, scalar, forward)
+            {
+                return mapped;
+            }
             let params = self.params(input.clone(), context);
             step(input, &params)
         } else {
             if self.inversion == Inversion::Incremental
-                && incremental_applies(&input, &self.made)
+                && host_applies(&input, &self.made)
                 && let Some(solved) = solve_incremental(&self.made, &input, context, t, forward)
             {
                 return solved;
@@ -193,12 +217,13 @@ impl Bijector for MaskedAutoregressive {
     }
 }
 
-/// Whether the host incremental solve may replace burn's ops for `input` through `made`: on the
+/// Whether the host kernels (the incremental solve, the block-triangular pass) may replace burn's
+/// ops for `input` through `made`: on the
 /// `flex` CPU device (elsewhere the data would travel to the host and back), with autodiff on
 /// neither the input nor the parameters (the host kernels record no graph, so gradients must
 /// come from the sequential solve; the parameters' device decides, as an input can arrive
 /// without autodiff while the weights train).
-fn incremental_applies(input: &Tensor<2>, made: &Made) -> bool {
+fn host_applies(input: &Tensor<2>, made: &Made) -> bool {
     let (data, weights) = (input.device(), made.layers()[0].bias().device());
     let flex = burn::tensor::Device::flex();
     !data.is_autodiff() && !weights.is_autodiff() && data == flex && weights == flex

@@ -450,8 +450,49 @@ impl<T: HostFloat> DegreeSortedMade<T> {
         workspace: &'w mut DegreeSortedWorkspace<T>,
         m: usize,
     ) -> ArrayView2<'w, T> {
+        self.hidden_level(&mut workspace.buffers, m);
+        let k = self.params_per_dim;
+        let wanted = m * k..(m + 1) * k;
+        let (buffers, params) = (&workspace.buffers, &mut workspace.params);
+        params.assign(&units(workspace.output_base.view(), wanted));
+        self.output
+            .accumulate(&buffers[self.output_input], params, 0, m);
+        if let Some(direct) = &self.direct {
+            direct.accumulate(&buffers[0], params, 0, m);
+        }
+        params.view()
+    }
+
+    /// The whole pass at once, for inputs that are all known: every level of every layer, then
+    /// all outputs, `[k·D, rows]` in level order (units `m·k..(m + 1)·k` are the `k` parameters of
+    /// feature [`order()`](Self::order)`[m]`). Requires every row of the workspace's
+    /// [`inputs_mut`](DegreeSortedWorkspace::inputs_mut) to hold its feature; the workspace is
+    /// spent afterwards (its outputs hold this pass's values).
+    ///
+    /// The arithmetic is that of the block-triangular product: each block from the prefix of
+    /// the layer below that its mask keeps, about half of a dense masked pass.
+    pub fn forward_all<'w>(
+        &self,
+        workspace: &'w mut DegreeSortedWorkspace<T>,
+    ) -> ArrayView2<'w, T> {
+        for m in 0..self.features {
+            self.hidden_level(&mut workspace.buffers, m);
+        }
+        let k = self.params_per_dim;
+        let (buffers, outputs) = (&workspace.buffers, &mut workspace.output_base);
+        for m in 0..self.features {
+            self.output
+                .accumulate(&buffers[self.output_input], outputs, m * k, m);
+            if let Some(direct) = &self.direct {
+                direct.accumulate(&buffers[0], outputs, m * k, m);
+            }
+        }
+        outputs.view()
+    }
+
+    /// Computes the units of level `m` in every hidden layer, from the levels `≤ m` below.
+    fn hidden_level(&self, buffers: &mut [Array2<T>], m: usize) {
         let act = self.activation;
-        let buffers = &mut workspace.buffers;
         for stage in &self.stages {
             let block = stage.linear.blocks[m].clone();
             if block.is_empty() {
@@ -483,15 +524,5 @@ impl<T: HostFloat> DegreeSortedMade<T> {
             }
             buffers[stage.target] = target;
         }
-        let k = self.params_per_dim;
-        let wanted = m * k..(m + 1) * k;
-        let params = &mut workspace.params;
-        params.assign(&units(workspace.output_base.view(), wanted));
-        self.output
-            .accumulate(&buffers[self.output_input], params, 0, m);
-        if let Some(direct) = &self.direct {
-            direct.accumulate(&buffers[0], params, 0, m);
-        }
-        params.view()
     }
 }

@@ -86,7 +86,7 @@ pub mod prelude {
     pub use nflow_flows::{
         AffineTransformer, AutoregressiveFlow, AutoregressiveFlowConfig, ElementwiseTransformer,
         FlowLayer, IafConfig, Inversion, MafConfig, MafMog, MafMogConfig, MaskedAutoregressive,
-        Orientation, PermutationKind, SplineTransformer, TransformerKind, TransformerSpec,
+        OnePass, Orientation, PermutationKind, SplineTransformer, TransformerKind, TransformerSpec,
         register_transformer, registered_transformers,
     };
     pub use nflow_made::{

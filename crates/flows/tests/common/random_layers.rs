@@ -6,7 +6,7 @@
 use burn::tensor::{Device, Tensor};
 use nflow_core::Bijector;
 use nflow_flows::{
-    AffineTransformer, Inversion, MaskedAutoregressive, Orientation, SplineTransformer,
+    AffineTransformer, Inversion, MaskedAutoregressive, OnePass, Orientation, SplineTransformer,
     TransformerSpec,
 };
 use nflow_made::{Activation, HiddenDegrees, MadeConfig, Ordering};
@@ -19,7 +19,8 @@ use super::{normal, values};
 /// SIMD width) and a task of 5 (rows past the last whole vector).
 const ROWS: usize = 133;
 
-/// One random layer: its description (for failure messages) and the layer in both inversions.
+/// One random layer: its description (for failure messages), the layer with the host kernels
+/// (incremental inversion, block-triangular pass) and with burn's references (sequential, dense).
 pub struct Layer {
     pub name: String,
     pub fast: MaskedAutoregressive,
@@ -79,7 +80,10 @@ pub fn layer(seed: u64, d: usize, depth: usize, output_scale: f64, device: &Devi
         transformer.kind()
     );
     let fast = MaskedAutoregressive::new(made, transformer, orientation).unwrap();
-    let reference = fast.clone().with_inversion(Inversion::Sequential);
+    let reference = fast
+        .clone()
+        .with_inversion(Inversion::Sequential)
+        .with_one_pass(OnePass::Dense);
     let context = (context_features > 0).then(|| normal(ROWS, context_features, seed + 1, device));
     Layer {
         name,
@@ -124,8 +128,9 @@ pub fn max_rel_diff(a: &[f64], b: &[f64]) -> f64 {
 }
 
 /// For D = 1, 2, 8, 63 and one to three hidden layers, three random layers each: the incremental
-/// slow direction equals the sequential one (outputs and ladj, to `tol` relative), and the
-/// one-pass direction maps the output back (round trip, opposite ladj).
+/// slow direction equals the sequential one and the block-triangular one-pass direction the
+/// dense one (outputs and ladj, to `tol` relative), and the one-pass direction maps the output
+/// back (round trip, opposite ladj).
 ///
 /// `output_scale` scales the MADE's initial output weights: at 1 the conditioners' outputs are
 /// of order one and a 63-step solve can reach values of 10⁴, where both solves, in f32, lose
@@ -158,6 +163,17 @@ pub fn check_against_reference(
                 let ladj_err = max_rel_diff(&values(fast_ladj.clone()), &values(ref_ladj));
                 assert!(out_err < tol, "{}: outputs differ by {out_err:e}", l.name);
                 assert!(ladj_err < tol, "{}: ladj differ by {ladj_err:e}", l.name);
+                // The one-pass direction: block-triangular host pass against burn's dense one.
+                let (block_out, block_ladj) = fast_direction(&l.fast, input.clone(), ctx);
+                let (dense_out, dense_ladj) = fast_direction(&l.reference, input.clone(), ctx);
+                let one_err = max_rel_diff(&values(block_out), &values(dense_out));
+                let one_ladj_err = max_rel_diff(&values(block_ladj), &values(dense_ladj));
+                assert!(one_err < tol, "{}: one pass differs by {one_err:e}", l.name);
+                assert!(
+                    one_ladj_err < tol,
+                    "{}: one-pass ladj differ by {one_ladj_err:e}",
+                    l.name
+                );
                 let (back, back_ladj) = fast_direction(&l.fast, fast_out, ctx);
                 if splines_round_trip || l.fast.transformer().kind() != "spline" {
                     let trip = max_rel_diff(&values(back), &values(input));
