@@ -289,7 +289,8 @@ impl ScalarBin {
         let xi1 = xi * (1.0 - xi);
         let numerator = self.d1 * xi * xi + 2.0 * s * xi1 + self.d0 * (1.0 - xi) * (1.0 - xi);
         let denominator = s + (self.d1 + self.d0 - 2.0 * s) * xi1;
-        2.0 * s.ln() + numerator.ln() - 2.0 * denominator.ln()
+        // 2 ln s + ln numerator − 2 ln denominator, with one logarithm.
+        (s * s * numerator / (denominator * denominator)).ln()
     }
 }
 
@@ -306,11 +307,25 @@ impl SplineTransformer {
     ) -> (usize, f64, f64) {
         let k = self.bins;
         let max = raw.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let sum: f64 = raw.iter().map(|r| (r - max).exp()).sum();
+        // Each exponential once: on the stack for up to 64 bins.
+        let mut stack = [0.0f64; 64];
+        let mut heap = Vec::new();
+        let exps: &mut [f64] = if k <= stack.len() {
+            &mut stack[..k]
+        } else {
+            heap.resize(k, 0.0);
+            &mut heap
+        };
+        let mut sum = 0.0;
+        for (e, r) in exps.iter_mut().zip(raw) {
+            *e = (r - max).exp();
+            sum += *e;
+        }
         let scale = 2.0 * self.bound;
+        let free = (1.0 - k as f64 * min) / sum;
         let mut left = -self.bound;
-        for (i, r) in raw.iter().enumerate() {
-            let size = scale * (min + (1.0 - k as f64 * min) * (r - max).exp() / sum);
+        for (i, e) in exps.iter().enumerate() {
+            let size = scale * (min + free * e);
             let here = match at {
                 Some(index) => i == index,
                 None => i == k - 1 || v < left + size,
@@ -329,7 +344,9 @@ impl SplineTransformer {
             return 1.0;
         }
         let t = raw[i - 1] + self.slope_shift();
-        let softplus = if t > 30.0 { t } else { t.exp().ln_1p() };
+        // `ln(1 + e^t)` with `ln`, not `ln_1p`: three times faster here, and the absolute error
+        // for tiny `e^t` (≤ 1e-16) is far below the minimum slope added to it.
+        let softplus = if t > 30.0 { t } else { (1.0 + t.exp()).ln() };
         self.min_derivative + softplus
     }
 

@@ -25,10 +25,10 @@ const UNITS: usize = 4;
 /// Row vectors per register tile.
 const ROW_VECTORS: usize = 4;
 
-/// `out[(offset + u)·rows + r] += Σ_{i<p} weight[u·p + i] · input[i·rows + r]` for `u < n`,
-/// `r < rows`: `input` is a unit-major `[≥ p, rows]` buffer, `weight` the block's `[n, p]`
-/// weights (one contiguous row of input weights per unit), `out` a unit-major `[·, rows]` buffer
-/// whose units `offset..offset + n` are the block.
+/// `out[(offset + u)·rows + r] += Σ_{i<p} weight[i·n + u] · input[i·rows + r]` for `u < n`,
+/// `r < rows`: `input` is a unit-major `[≥ p, rows]` buffer, `weight` the block's `[p, n]`
+/// weights (input-major: the block's `n` weights from input `i` are contiguous), `out` a
+/// unit-major `[·, rows]` buffer whose units `offset..offset + n` are the block.
 pub(crate) fn accumulate_block<T: HostFloat>(
     rows: usize,
     (p, n): (usize, usize),
@@ -78,19 +78,18 @@ macro_rules! block_kernel {
                 u0: usize,
                 v0: usize,
             ) {
-                let (rows, p, _) = self.shape;
+                let (rows, p, n) = self.shape;
                 let unit = |out: &[$t], u: usize| -> [S::$vec; V] {
                     let (vectors, _) = S::$as_simd(&out[u * rows..(u + 1) * rows]);
                     std::array::from_fn(|vv| vectors[v0 + vv])
                 };
                 let mut acc: [[S::$vec; V]; U] = std::array::from_fn(|uu| unit(self.out, u0 + uu));
-                let weights: [&[$t]; U] =
-                    std::array::from_fn(|uu| &self.weight[(u0 + uu) * p..][..p]);
                 for i in 0..p {
                     let (vectors, _) = S::$as_simd(&self.input[i * rows..(i + 1) * rows]);
                     let x: [S::$vec; V] = std::array::from_fn(|vv| vectors[v0 + vv]);
+                    let weights = &self.weight[i * n + u0..][..U];
                     for uu in 0..U {
-                        let w = simd.$splat(weights[uu][i]);
+                        let w = simd.$splat(weights[uu]);
                         for vv in 0..V {
                             acc[uu][vv] = simd.$fma(w, x[vv], acc[uu][vv]);
                         }
@@ -108,11 +107,10 @@ macro_rules! block_kernel {
             fn tail(&mut self, first_row: usize) {
                 let (rows, p, n) = self.shape;
                 for u in 0..n {
-                    let w = &self.weight[u * p..][..p];
                     for r in first_row..rows {
                         let mut sum = self.out[u * rows + r];
-                        for (i, &wi) in w.iter().enumerate() {
-                            sum += wi * self.input[i * rows + r];
+                        for i in 0..p {
+                            sum += self.weight[i * n + u] * self.input[i * rows + r];
                         }
                         self.out[u * rows + r] = sum;
                     }

@@ -86,9 +86,8 @@ pub struct DegreeSortedMade<T: HostFloat> {
 /// One masked linear map with its inputs and outputs sorted by level.
 #[derive(Debug, Clone)]
 struct SortedLinear<T> {
-    /// `packed[m]`: the non-zero part of the weights into the block of level `m`, transposed:
-    /// the block's outputs by the inputs of level `≤ m`, `[blocks[m].len(), prefix[m]]`,
-    /// contiguous.
+    /// `packed[m]`: the non-zero part of the weights into the block of level `m`: the inputs of
+    /// level `≤ m` by the block's outputs, `[prefix[m], blocks[m].len()]`, contiguous.
     packed: Vec<Vec<T>>,
     bias: Vec<T>,
     /// `prefix[m]`: how many inputs have level `≤ m`.
@@ -149,11 +148,11 @@ fn sort_by_level(keys: &[usize]) -> (Vec<usize>, Vec<usize>) {
 }
 
 impl<T: HostFloat> SortedLinear<T> {
-    /// Packs the blocks of `weight` (transposed, `[outputs, inputs]`) with inputs sorted by
+    /// Packs the blocks of `weight` (`[inputs, outputs]`, burn's layout) with inputs sorted by
     /// `in_perm` (which may name a subset of the inputs, e.g. the features before a context) and
-    /// outputs by `out_perm`: for each output level `m`, the weights from the
-    /// inputs of level `≤ m`, which the mask keeps (the caller checks that the masks follow the
-    /// degrees), so the mask itself is never read.
+    /// outputs by `out_perm`: for each output level `m`, the weights from the inputs of level
+    /// `≤ m`, which the mask keeps (the caller checks that the masks follow the degrees), so the
+    /// mask itself is never read.
     fn new(
         weight: &Array2<T>,
         bias: &[T],
@@ -169,17 +168,18 @@ impl<T: HostFloat> SortedLinear<T> {
                 out_levels.partition_point(|&l| l < m)..out_levels.partition_point(|&l| l <= m)
             })
             .collect();
+        let weight = weight.as_slice().expect("host weights are standard-layout");
+        let outputs = bias.len();
         let packed = (0..features)
             .map(|m| {
-                // Transposed: one contiguous row of input weights per unit of the block.
-                let inputs = &in_perm[..prefix[m]];
-                out_perm[blocks[m].clone()]
-                    .iter()
-                    .flat_map(|&j| {
-                        let row = weight.row(j);
-                        inputs.iter().map(move |&i| row[i])
-                    })
-                    .collect()
+                // Input-major: the block's weights from one input are contiguous.
+                let units = &out_perm[blocks[m].clone()];
+                let mut block = Vec::with_capacity(prefix[m] * units.len());
+                for &i in &in_perm[..prefix[m]] {
+                    let row = &weight[i * outputs..][..outputs];
+                    block.extend(units.iter().map(|&j| row[j]));
+                }
+                block
             })
             .collect();
         Self {
@@ -210,8 +210,8 @@ fn slices((perm, levels): &(Vec<usize>, Vec<usize>)) -> (&[usize], &[usize]) {
     (perm, levels)
 }
 
-/// The weights from the `c` context inputs (after the `d` features) of a transposed weight
-/// `[outputs, inputs]`, for the outputs in the order `out_perm`: `[outputs, C]`, or `None`
+/// The weights from the `c` context inputs (after the `d` features) of a weight
+/// `[inputs, outputs]`, for the outputs in the order `out_perm`: `[outputs, C]`, or `None`
 /// without a context.
 fn context_weights<T: HostFloat>(
     weight: &Array2<T>,
@@ -220,7 +220,7 @@ fn context_weights<T: HostFloat>(
     c: usize,
 ) -> Option<Array2<T>> {
     (c > 0)
-        .then(|| Array2::from_shape_fn((out_perm.len(), c), |(j, i)| weight[[out_perm[j], d + i]]))
+        .then(|| Array2::from_shape_fn((out_perm.len(), c), |(j, i)| weight[[d + i, out_perm[j]]]))
 }
 
 /// Units (rows) `range` of a unit-major buffer `a`.
@@ -235,12 +235,11 @@ fn units_mut<T>(mut a: ArrayViewMut2<'_, T>, range: Range<usize>) -> ArrayViewMu
     a
 }
 
-/// A layer's weight, transposed (`[outputs, inputs]`: one contiguous row of input weights per
-/// unit, as the packed blocks want them), and its bias, on the host. The raw weight: the packed
-/// blocks take only weights the mask keeps.
+/// A layer's raw weight (`[inputs, outputs]`, as burn holds it, so reading it back is one copy)
+/// and its bias, on the host. The raw weight: the packed blocks take only weights the mask keeps.
 fn host_layer<T: HostFloat>(layer: &MaskedLinear) -> (Array2<T>, Vec<T>) {
     (
-        host_matrix(layer.weight().transpose()),
+        host_matrix(layer.weight()),
         host_vector(layer.bias()).to_vec(),
     )
 }
