@@ -128,7 +128,9 @@ impl MaskedAutoregressive {
     /// One MADE pass: the transformer's raw parameters of every coordinate given the conditioning
     /// side `y` (`params_per_dim` tensors, each `[batch, D]`).
     pub fn params(&self, y: Tensor<2>, context: Option<&Tensor<2>>) -> Vec<Tensor<2>> {
-        if self.made.features() >= CONTIGUOUS_PARAMS_MIN_FEATURES {
+        if self.made.features() >= CONTIGUOUS_PARAMS_MIN_FEATURES
+            && self.made.config().params_per_dim <= 2
+        {
             self.made.forward_params(y, context)
         } else {
             self.made.split_params(self.made.forward(y, context))
@@ -231,7 +233,10 @@ fn host_applies(input: &Tensor<2>, made: &Made) -> bool {
 
 /// From this many features on, [`MaskedAutoregressive::params`] takes each parameter from its own
 /// slice of the MADE's output layer ([`Made::forward_params`]: contiguous tensors, so the
-/// transformer's elementwise ops take flex's fast paths); below it, one output matmul and a split,
+/// transformer's elementwise ops take flex's fast paths) when there are at most two parameters
+/// per feature (affine); below it, and for wider transformers, one output matmul and a split,
 /// which has fewer ops and so less per-op overhead. Measured on the benchmark matrix
-/// (`docs/performance.md`): the split was faster at D = 2 and 8, the slices at D = 21 and 63.
+/// (`docs/performance.md`): for the affine transformer the split was faster at D = 2 and 8, the
+/// slices at D = 21 and 63; for the spline (23 parameters) one matmul made the training step
+/// 13-18 % faster at D = 21 and 63 (149 against 171 ms at 63×256).
 const CONTIGUOUS_PARAMS_MIN_FEATURES: usize = 16;

@@ -15,7 +15,7 @@ use rand::{RngExt, SeedableRng};
 
 use super::{normal, values};
 
-/// Rows per test batch: a thread task of 128 rows (whole vector tiles of the kernel at every
+/// Rows per test batch: two thread tasks of 64 rows (whole vector tiles of the kernel at every
 /// SIMD width) and a task of 5 (rows past the last whole vector).
 const ROWS: usize = 133;
 
