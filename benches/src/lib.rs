@@ -44,6 +44,22 @@ pub fn under_peer_allocator() -> std::io::Result<()> {
     Ok(())
 }
 
+/// Median ms of `f` over ≥ 5 calls (and about `target_s` seconds, at most 200 calls) after two
+/// warm-up calls; each result goes through `black_box`.
+pub fn median_ms<R>(target_s: f64, mut f: impl FnMut() -> R) -> f64 {
+    f();
+    f();
+    let mut times = Vec::new();
+    let start = std::time::Instant::now();
+    while times.len() < 5 || (start.elapsed().as_secs_f64() < target_s && times.len() < 200) {
+        let t = std::time::Instant::now();
+        std::hint::black_box(f());
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
 /// Autoregressive layers in every benchmark flow.
 pub const LAYERS: usize = 5;
 /// Rows per evaluation batch (log_prob, sample).

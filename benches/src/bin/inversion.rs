@@ -6,8 +6,6 @@
 //! with `RAYON_NUM_THREADS=1` and without to compare one thread against all. Like `report`, it
 //! re-runs itself under the peers' allocator setting (`GLIBC_TUNABLES`).
 
-use std::time::Instant;
-
 use clap::Parser;
 use nflow_core::Distribution;
 use nflow_flows::Inversion;
@@ -26,21 +24,6 @@ struct Args {
     /// Seconds of timed calls per figure (at least 5 calls).
     #[arg(long, default_value_t = 0.5)]
     target_s: f64,
-}
-
-/// Median ms of `f` over ≥ 5 calls (and about `target_s` seconds) after two warm-up calls.
-fn time(target_s: f64, mut f: impl FnMut() -> f64) -> f64 {
-    f();
-    f();
-    let mut times = Vec::new();
-    let start = Instant::now();
-    while times.len() < 5 || (start.elapsed().as_secs_f64() < target_s && times.len() < 200) {
-        let t = Instant::now();
-        std::hint::black_box(f());
-        times.push(t.elapsed().as_secs_f64() * 1e3);
-    }
-    times.sort_by(f64::total_cmp);
-    times[times.len() / 2]
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -67,13 +50,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for &batch in &args.batches {
             let mut rng = StdRng::seed_from_u64(0);
             let x = nflow_core::standard_normal_tensor(batch, d, &mut rng, &device);
-            let log_prob = time(args.target_s, || {
+            let log_prob = nflow_bench::median_ms(args.target_s, || {
                 fast.log_prob_unchecked(x.clone(), None)
                     .sum()
                     .into_scalar::<f64>()
             });
             let mut sample = |flow: &nflow_flows::AutoregressiveFlow| {
-                time(args.target_s, || {
+                nflow_bench::median_ms(args.target_s, || {
                     flow.sample_unchecked(batch, None, &mut rng)
                         .sum()
                         .into_scalar::<f64>()

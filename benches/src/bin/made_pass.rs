@@ -18,7 +18,6 @@
 //! setting (`GLIBC_TUNABLES`). Prints one markdown table of median ms per call.
 
 use std::path::PathBuf;
-use std::time::Instant;
 
 use burn::tensor::{Device, Distribution, Tensor};
 use clap::Parser;
@@ -45,21 +44,6 @@ struct Args {
     /// Python of the peer virtualenv (skip torch when it does not exist).
     #[arg(long)]
     peer_python: Option<PathBuf>,
-}
-
-/// Median ms of `f` over ≥ 5 calls (and about `target_s` seconds) after two warm-up calls.
-fn time(target_s: f64, mut f: impl FnMut()) -> f64 {
-    f();
-    f();
-    let mut times = Vec::new();
-    let start = Instant::now();
-    while times.len() < 5 || (start.elapsed().as_secs_f64() < target_s && times.len() < 500) {
-        let t = Instant::now();
-        f();
-        times.push(t.elapsed().as_secs_f64() * 1e3);
-    }
-    times.sort_by(f64::total_cmp);
-    times[times.len() / 2]
 }
 
 /// Rows per host task, as the layers' fast direction uses.
@@ -143,7 +127,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .num_threads(threads)
                 .build()
                 .expect("a rayon pool");
-            pool.install(|| time(args.target_s, f))
+            pool.install(|| nflow_bench::median_ms(args.target_s, f))
         });
         rows.push((name.to_string(), figures));
     };
