@@ -106,6 +106,25 @@ impl ScalarTransformer for AffineTransformer {
         let log_scale = self.log_scale_of(params[1]);
         ((y - params[0]) * (-log_scale).exp(), -log_scale)
     }
+
+    /// `∂y/∂u = e^α`, `∂y/∂μ = 1`, `∂y/∂r = u·e^α·α'(r)`; `ℓ = α` depends on `r` alone, with
+    /// `α'(r) = 4σ(1 − σ)` for `σ = σ(2r/c)`.
+    fn forward_partials_one(
+        &self,
+        u: f64,
+        params: &[f64],
+        d_value: &mut [f64],
+        d_log: &mut [f64],
+    ) -> Option<(f64, f64)> {
+        let c = self.log_scale_bound;
+        let sigma = 1.0 / (1.0 + (-2.0 * params[1] / c).exp());
+        let log_scale = 2.0 * c * sigma - c;
+        let slope = 4.0 * sigma * (1.0 - sigma);
+        let scale = log_scale.exp();
+        d_value[..3].copy_from_slice(&[scale, 1.0, u * scale * slope]);
+        d_log[..3].copy_from_slice(&[0.0, 0.0, slope]);
+        Some((u * scale + params[0], log_scale))
+    }
 }
 
 impl TransformerKind for AffineTransformer {

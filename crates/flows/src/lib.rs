@@ -53,6 +53,7 @@ mod batch_norm;
 mod config;
 mod flow;
 mod host_one_pass;
+mod host_partials;
 mod incremental_inversion;
 mod inversion;
 mod layer;
@@ -82,6 +83,8 @@ pub use one_pass::OnePass;
 pub use orientation::Orientation;
 pub use permutation::{Permutation, PermutationKind};
 pub use spline_transformer::SplineTransformer;
-pub use transformer::{ElementwiseTransformer, ScalarTransformer, TransformerKind};
+pub use transformer::{
+    ElementwiseTransformer, ScalarTransformer, TransformerKind, invert_partials,
+};
 pub use transformer_registry::{register_transformer, registered_transformers};
 pub use transformer_spec::TransformerSpec;

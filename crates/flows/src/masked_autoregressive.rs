@@ -6,6 +6,7 @@ use nflow_core::{Bijector, FlowConfigError, Result};
 use nflow_made::Made;
 
 use crate::host_one_pass::one_pass_host;
+use crate::host_partials::one_pass_partials;
 use crate::incremental_inversion::solve_incremental;
 use crate::inversion::Inversion;
 use crate::one_pass::OnePass;
@@ -184,6 +185,19 @@ impl MaskedAutoregressive {
             {
                 return mapped;
             }
+            if self.one_pass == OnePass::BlockTriangular
+                && host_trains(&input, &self.made)
+                && std::env::var("NFLOW_AB").is_err()
+                && let Some(scalar) = t.scalar()
+                && let Some(mapped) = one_pass_partials(
+                    self.made.forward(input.clone(), context),
+                    input.clone(),
+                    scalar,
+                    forward,
+                )
+            {
+                return mapped;
+            }
             let params = self.params(input.clone(), context);
             step(input, &params)
         } else {
@@ -229,6 +243,17 @@ fn host_applies(input: &Tensor<2>, made: &Made) -> bool {
     let (data, weights) = (input.device(), made.layers()[0].bias().device());
     let flex = burn::tensor::Device::flex();
     !data.is_autodiff() && !weights.is_autodiff() && data == flex && weights == flex
+}
+
+/// Whether the transformer of the one-pass direction may run on the host with its partial
+/// derivatives ([`host_partials`](crate::host_partials)) while autodiff records the MADE: on the
+/// `flex` CPU device, with autodiff on the input or the parameters.
+fn host_trains(input: &Tensor<2>, made: &Made) -> bool {
+    let (data, weights) = (input.device(), made.layers()[0].bias().device());
+    let flex = burn::tensor::Device::flex();
+    (data.is_autodiff() || weights.is_autodiff())
+        && data.without_autodiff() == flex
+        && weights.without_autodiff() == flex
 }
 
 /// From this many features on, [`MaskedAutoregressive::params`] takes each parameter from its own

@@ -92,4 +92,64 @@ pub trait ScalarTransformer: Send + Sync {
 
     /// Data side → base side: `(u, log|∂u/∂y|)` given the coordinate's `k` raw parameters.
     fn inverse_one(&self, y: f64, params: &[f64]) -> (f64, f64);
+
+    /// The forward map with its first partial derivatives, when the transformer provides them
+    /// (the default provides none: `None`).
+    ///
+    /// Returns `(y, ℓ)` with `ℓ = log|∂y/∂u|`, as [`forward_one`](Self::forward_one), and fills
+    /// `d_value` and `d_log` (each `1 + k` long) with the partial derivatives of `y` and of `ℓ`:
+    /// index 0 with respect to `u`, index `1 + p` with respect to raw parameter `θ_p`.
+    ///
+    /// With them, training on the CPU runs the transformer of the one-pass direction on the host,
+    /// in both directions (the inverse's derivatives follow from these by the implicit function
+    /// theorem), and joins burn's autodiff graph with a handful of tensor ops instead of the
+    /// transformer's own op graph; see [`OnePass`](crate::OnePass).
+    fn forward_partials_one(
+        &self,
+        u: f64,
+        params: &[f64],
+        d_value: &mut [f64],
+        d_log: &mut [f64],
+    ) -> Option<(f64, f64)> {
+        let _ = (u, params, d_value, d_log);
+        None
+    }
+
+    /// The inverse map with its first partial derivatives: `(u, log|∂u/∂y|)` as
+    /// [`inverse_one`](Self::inverse_one), and in `d_value`, `d_log` the partials of `u` and of
+    /// `log|∂u/∂y|` with respect to `y` (index 0) and each `θ_p` (index `1 + p`).
+    ///
+    /// The default solves with `inverse_one` and derives the partials from the forward ones at
+    /// the solution ([`invert_partials`]); override it to share work between the two.
+    fn inverse_partials_one(
+        &self,
+        y: f64,
+        params: &[f64],
+        d_value: &mut [f64],
+        d_log: &mut [f64],
+    ) -> Option<(f64, f64)> {
+        let (u, _) = self.inverse_one(y, params);
+        let (_, log_derivative) = self.forward_partials_one(u, params, d_value, d_log)?;
+        invert_partials(d_value, d_log);
+        Some((u, -log_derivative))
+    }
+}
+
+/// Turns the forward map's partials at `u` (as [`ScalarTransformer::forward_partials_one`]
+/// fills them) into the inverse map's at `y = τ(u)`, in place, by the implicit function theorem:
+///
+/// ```text
+/// ∂u/∂y = 1/τ_u,   ∂u/∂θ = −τ_θ/τ_u,
+/// for ℓ⁻¹(y, θ) = −ℓ(u(y, θ), θ):   ∂ℓ⁻¹/∂y = −ℓ_u·∂u/∂y,   ∂ℓ⁻¹/∂θ = −(ℓ_θ + ℓ_u·∂u/∂θ).
+/// ```
+pub fn invert_partials(d_value: &mut [f64], d_log: &mut [f64]) {
+    let du_dy = 1.0 / d_value[0];
+    let dl_du = d_log[0];
+    d_value[0] = du_dy;
+    d_log[0] = -dl_du * du_dy;
+    for (v, l) in d_value[1..].iter_mut().zip(&mut d_log[1..]) {
+        let du_dp = -*v * du_dy;
+        *v = du_dp;
+        *l = -(*l + dl_du * du_dp);
+    }
 }
