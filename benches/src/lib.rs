@@ -12,14 +12,15 @@
 #![warn(missing_docs)]
 
 use burn::module::Module;
+use burn::optim::GradientsParams;
 use burn::optim::ModuleOptimizer;
-use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Tensor};
 use nflow_core::Distribution;
 use nflow_flows::{
     AutoregressiveFlow, AutoregressiveFlowConfig, Inversion, MafConfig, Orientation,
     PermutationKind, SplineTransformer,
 };
+use nflow_train::FusedAdam;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
@@ -235,7 +236,7 @@ impl Case {
                         maf(d, h, &device)
                     },
                     x: x.to_device(&device),
-                    optimizer: Some(AdamConfig::new().with_epsilon(1e-8).init()),
+                    optimizer: Some(FusedAdam::new().init(None)),
                     rng,
                 }
             }

@@ -40,9 +40,8 @@ pub(crate) fn one_pass_partials(
     }
 }
 
-/// The host's results for a block of rows: the mapped values, the summed log-derivatives, and
-/// the partials of both with respect to the input (`[rows, D]`) and the parameters
-/// (`[rows, k·D]`).
+/// The host's results: the mapped values, the summed log-derivatives, and the partials of both
+/// with respect to the input (`[n, D]`) and the parameters (`[n, k·D]`).
 struct Partials<T> {
     mapped: Vec<T>,
     log_derivative: Vec<T>,
@@ -50,6 +49,16 @@ struct Partials<T> {
     log_by_input: Vec<T>,
     value_by_params: Vec<T>,
     log_by_params: Vec<T>,
+}
+
+/// The rows of [`Partials`] one task writes.
+struct PartialsRows<'a, T> {
+    mapped: &'a mut [T],
+    log_derivative: &'a mut [T],
+    value_by_input: &'a mut [T],
+    log_by_input: &'a mut [T],
+    value_by_params: &'a mut [T],
+    log_by_params: &'a mut [T],
 }
 
 impl<T: HostFloat> Partials<T> {
@@ -64,14 +73,31 @@ impl<T: HostFloat> Partials<T> {
         }
     }
 
-    /// Appends `other`'s rows after these.
-    fn extend(&mut self, other: Self) {
-        self.mapped.extend(other.mapped);
-        self.log_derivative.extend(other.log_derivative);
-        self.value_by_input.extend(other.value_by_input);
-        self.log_by_input.extend(other.log_by_input);
-        self.value_by_params.extend(other.value_by_params);
-        self.log_by_params.extend(other.log_by_params);
+    /// Disjoint blocks of `rows` rows (the last may be shorter), in order.
+    fn blocks(&mut self, rows: usize, d: usize, k: usize) -> Vec<PartialsRows<'_, T>> {
+        self.mapped
+            .chunks_mut(rows * d)
+            .zip(self.log_derivative.chunks_mut(rows))
+            .zip(self.value_by_input.chunks_mut(rows * d))
+            .zip(self.log_by_input.chunks_mut(rows * d))
+            .zip(self.value_by_params.chunks_mut(rows * k * d))
+            .zip(self.log_by_params.chunks_mut(rows * k * d))
+            .map(
+                |(
+                    ((((mapped, log_derivative), value_by_input), log_by_input), value_by_params),
+                    log_by_params,
+                )| {
+                    PartialsRows {
+                        mapped,
+                        log_derivative,
+                        value_by_input,
+                        log_by_input,
+                        value_by_params,
+                        log_by_params,
+                    }
+                },
+            )
+            .collect()
     }
 }
 
@@ -88,15 +114,15 @@ fn partials_as<T: HostFloat>(
     transformer.forward_partials_one(0.0, &vec![0.0; k], &mut probe_value, &mut probe_log)?;
     let input_host = host_values::<T>(input.clone());
     let params_host = host_values::<T>(params.clone());
-    let host = (0..n.div_ceil(ROWS_PER_TASK))
+    let mut host = Partials::<T>::zeros(n, d, k);
+    host.blocks(ROWS_PER_TASK, d, k)
         .into_par_iter()
-        .map(|task| {
+        .enumerate()
+        .for_each(|(task, out)| {
             let start = task * ROWS_PER_TASK;
-            let rows = ROWS_PER_TASK.min(n - start);
-            let mut out = Partials::<T>::zeros(rows, d, k);
             let (mut theta, mut d_value, mut d_log) =
                 (vec![0.0; k], vec![0.0; k + 1], vec![0.0; k + 1]);
-            for r in 0..rows {
+            for (r, sum_out) in out.log_derivative.iter_mut().enumerate() {
                 let params_row = &params_host[(start + r) * k * d..][..k * d];
                 let input_row = &input_host[(start + r) * d..][..d];
                 let mut sum = 0.0;
@@ -121,16 +147,9 @@ fn partials_as<T: HostFloat>(
                     }
                     sum += log_derivative;
                 }
-                out.log_derivative[r] = T::from_f64(sum);
+                *sum_out = T::from_f64(sum);
             }
-            out
-        })
-        .collect::<Vec<_>>()
-        .into_iter()
-        .reduce(|mut all, rows| {
-            all.extend(rows);
-            all
-        })?;
+        });
     let device = params.device();
     let matrix = |values: Vec<T>, cols: usize| -> Tensor<2> {
         Tensor::from_data(TensorData::new(values, [n, cols]), &device)

@@ -340,16 +340,27 @@ impl SplineTransformer {
         unreachable!("the last bin always matches")
     }
 
-    /// The slope at knot `i` (1 at both ends).
-    fn scalar_slope(&self, raw: &[f64], i: usize) -> f64 {
+    /// `e^c = e^{1−m} − 1` for the shift `c` of [`slope_shift`](Self::slope_shift): the slope
+    /// is `m + ln(1 + e^c·e^θ)`, one exponential and one logarithm per knot.
+    fn slope_scale(&self) -> f64 {
+        (1.0 - self.min_derivative).exp() - 1.0
+    }
+
+    /// The slope at knot `i` (1 at both ends) and its derivative with respect to its raw
+    /// parameter, `σ(θ + c)` (0 at the ends); `scale` is [`slope_scale`](Self::slope_scale).
+    fn scalar_slope(&self, raw: &[f64], i: usize, scale: f64) -> (f64, f64) {
         if i == 0 || i == self.bins {
-            return 1.0;
+            return (1.0, 0.0);
         }
-        let t = raw[i - 1] + self.slope_shift();
-        // `ln(1 + e^t)` with `ln`, not `ln_1p`: three times faster here, and the absolute error
-        // for tiny `e^t` (≤ 1e-16) is far below the minimum slope added to it.
-        let softplus = if t > 30.0 { t } else { (1.0 + t.exp()).ln() };
-        self.min_derivative + softplus
+        let theta = raw[i - 1];
+        if theta > 30.0 {
+            // `e^{θ+c}` beyond 10¹²: softplus is `θ + c` and σ is 1 to rounding.
+            return (self.min_derivative + theta + scale.ln(), 1.0);
+        }
+        // `ln(1 + q)` with `ln`, not `ln_1p`: three times faster here, and the absolute error
+        // for tiny `q` (≤ 1e-16) is far below the minimum slope added to it.
+        let q = scale * theta.exp();
+        (self.min_derivative + (1.0 + q).ln(), q / (1.0 + q))
     }
 
     /// The bin of the known side `v`, searching the widths (forward) or heights (inverse).
@@ -366,13 +377,14 @@ impl SplineTransformer {
             let (_, y, h) = self.scalar_bin_edge(heights, self.min_bin_height, v, Some(index));
             (index, x, w, y, h)
         };
+        let scale = self.slope_scale();
         ScalarBin {
             x,
             w,
             y,
             h,
-            d0: self.scalar_slope(slopes, index),
-            d1: self.scalar_slope(slopes, index + 1),
+            d0: self.scalar_slope(slopes, index, scale).0,
+            d1: self.scalar_slope(slopes, index + 1, scale).0,
         }
     }
 }
@@ -457,23 +469,6 @@ fn softmax_backward(sigma: &[f64], c: f64, index: usize, a: f64, b: f64, out: &m
 }
 
 impl SplineTransformer {
-    /// The slope at knot `i` and its derivative with respect to its raw parameter (`σ(θ + c)`;
-    /// 0 at the fixed ends).
-    fn scalar_slope_and_derivative(&self, raw: &[f64], i: usize) -> (f64, f64) {
-        if i == 0 || i == self.bins {
-            return (1.0, 0.0);
-        }
-        let t = raw[i - 1] + self.slope_shift();
-        let e = (-t.abs()).exp();
-        let softplus = t.max(0.0) + e.ln_1p();
-        let sigmoid = if t >= 0.0 {
-            1.0 / (1.0 + e)
-        } else {
-            e / (1.0 + e)
-        };
-        (self.min_derivative + softplus, sigmoid)
-    }
-
     /// The partial derivatives by hand, in the notation of [`SplineTransformer`]: first with
     /// respect to the bin's local quantities (`ξ`, `s`, `h_k`, `δ_k`, `δ_{k+1}`), then through
     /// `ξ = (u − x_k)/w_k` and `s = h_k/w_k` to the knots and sizes, through the cumulative
@@ -527,8 +522,9 @@ impl SplineTransformer {
             index += 1;
         }
         let slopes = &params[2 * k..];
-        let (d0, d0_raw) = self.scalar_slope_and_derivative(slopes, index);
-        let (d1, d1_raw) = self.scalar_slope_and_derivative(slopes, index + 1);
+        let slope_scale = self.slope_scale();
+        let (d0, d0_raw) = self.scalar_slope(slopes, index, slope_scale);
+        let (d1, d1_raw) = self.scalar_slope(slopes, index + 1, slope_scale);
 
         let s = h / w;
         let xi = if inverse {

@@ -25,10 +25,12 @@
 #![warn(missing_docs)]
 
 mod dataset;
+mod fused_adam;
 mod toy;
 mod trainer;
 
 pub use dataset::{Dataset, Splits};
+pub use fused_adam::FusedAdam;
 pub use nflow_core::Standardizer;
 pub use nflow_core::TrainerConfigError;
 pub use toy::{Reference, ReferenceKind, ToyDataset};

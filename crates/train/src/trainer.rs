@@ -10,7 +10,9 @@ use burn::lr_scheduler::constant::ConstantLr;
 use burn::lr_scheduler::cosine::CosineAnnealingLrSchedulerConfig;
 use burn::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
 use burn::module::Module;
-use burn::optim::{AdamConfig, AdamWConfig, GradientsParams};
+use burn::optim::GradientsParams;
+
+use crate::fused_adam::FusedAdam;
 use burn::tensor::Device;
 use indicatif::{ProgressBar, ProgressStyle};
 use nflow_core::{Distribution, NflowError, TrainerConfigError};
@@ -21,7 +23,8 @@ use serde::Serialize;
 
 use crate::dataset::Dataset;
 
-/// The optimiser.
+/// The optimiser (both run as [`FusedAdam`]: burn's arithmetic, one pass per parameter on the
+/// CPU).
 #[derive(Config, Debug, PartialEq, Copy)]
 pub enum OptimizerKind {
     /// Adam (β = 0.9, 0.999; ε = 1e-8).
@@ -338,16 +341,12 @@ impl Trainer {
         let clip = c
             .gradient_clip_norm
             .map(|n| GradientClippingConfig::Norm(n as f32));
+        let clip = clip.map(|config| config.init());
         let mut optimizer = match c.optimizer {
-            OptimizerKind::Adam => AdamConfig::new()
-                .with_epsilon(1e-8)
-                .with_grad_clipping(clip)
-                .init(),
-            OptimizerKind::AdamW => AdamWConfig::new()
-                .with_epsilon(1e-8)
+            OptimizerKind::Adam => FusedAdam::new().init(clip),
+            OptimizerKind::AdamW => FusedAdam::new()
                 .with_weight_decay(c.weight_decay as f32)
-                .with_grad_clipping(clip)
-                .init(),
+                .init(clip),
         };
         let mut scheduler = self.scheduler().map_err(fail)?;
         let mut rng = StdRng::seed_from_u64(c.seed);
