@@ -10,15 +10,32 @@ use serde::{Deserialize, Serialize};
 /// | strategy | MADE work | where it runs |
 /// |---|---|---|
 /// | [`BlockTriangular`](OnePass::BlockTriangular) | the blocks the masks keep: about **half** a dense pass | host kernels on CPU (burn's `flex` device) without autodiff, for transformers with a scalar form; batch rows split across threads |
+/// | [`BlockTriangular`](OnePass::BlockTriangular), training | dense (burn's autodiff) | the transformer and its partial derivatives on the host, joined to the graph by a surrogate |
 /// | [`Dense`](OnePass::Dense) | dense matmuls with masked weights `W ⊙ M` | burn's tensor ops, on any device, differentiable |
 ///
 /// With every layer's units sorted by degree ([`nflow_made::DegreeSortedMade`]), each masked
 /// weight is block lower-triangular: the units of degree `m` read only the units of degree `≤ m`
 /// below them. [`BlockTriangular`](OnePass::BlockTriangular) multiplies just those blocks and
 /// applies the transformer on the host in the same task, so no intermediate tensor is
-/// allocated. On a device with autodiff (training) or another backend, for a transformer
-/// without [`scalar`](crate::ElementwiseTransformer::scalar) form, and for a MADE whose masks
-/// were replaced, it falls back to the dense pass, which is always available as the reference.
+/// allocated. On another backend, for a transformer without
+/// [`scalar`](crate::ElementwiseTransformer::scalar) form, and for a MADE whose masks were
+/// replaced, it falls back to the dense pass, which is always available as the reference.
+///
+/// # Training
+///
+/// With autodiff on the CPU, the MADE runs burn's dense (differentiable) pass and
+/// [`BlockTriangular`](OnePass::BlockTriangular) moves only the transformer to the host: each
+/// value is mapped with its partial derivatives
+/// ([`ScalarTransformer::forward_partials_one`](crate::ScalarTransformer::forward_partials_one)),
+/// and a first-order surrogate
+///
+/// ```text
+/// out = stop(out) + Σ_p (θ_p − stop(θ_p))·∂out/∂θ_p + (v − stop(v))·∂out/∂v
+/// ```
+///
+/// (exactly the host's value, exactly the host's partials as gradient) joins them to the
+/// autodiff graph in a few tensor ops, where the spline's own tensor form records dozens.
+/// [`Dense`](OnePass::Dense) keeps the transformer's tensor ops too.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OnePass {

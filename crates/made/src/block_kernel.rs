@@ -132,17 +132,23 @@ macro_rules! block_kernel {
                     let mut v0 = 0;
                     while v0 < count {
                         let v = (count - v0).min(ROW_VECTORS);
+                        // Tiles as wide as the units left (an affine output block has 2),
+                        // so each row vector loaded feeds every unit of the block.
                         match (units, v) {
                             (UNITS, ROW_VECTORS) => {
                                 self.tile::<S, UNITS, ROW_VECTORS>(simd, u0, v0)
                             }
                             (UNITS, _) => self.tile::<S, UNITS, 1>(simd, u0, v0),
+                            (3, ROW_VECTORS) => self.tile::<S, 3, ROW_VECTORS>(simd, u0, v0),
+                            (3, _) => self.tile::<S, 3, 1>(simd, u0, v0),
+                            (2, ROW_VECTORS) => self.tile::<S, 2, ROW_VECTORS>(simd, u0, v0),
+                            (2, _) => self.tile::<S, 2, 1>(simd, u0, v0),
                             (_, ROW_VECTORS) => self.tile::<S, 1, ROW_VECTORS>(simd, u0, v0),
                             _ => self.tile::<S, 1, 1>(simd, u0, v0),
                         }
                         v0 += if v == ROW_VECTORS { ROW_VECTORS } else { 1 };
                     }
-                    u0 += if units == UNITS { UNITS } else { 1 };
+                    u0 += units;
                 }
                 if first_tail_row < rows {
                     self.tail(first_tail_row);
