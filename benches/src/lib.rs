@@ -190,7 +190,8 @@ pub fn maf(d: usize, h: usize, device: &Device) -> AutoregressiveFlow {
         .expect("benchmark configs are valid")
 }
 
-fn nsf(d: usize, h: usize, device: &Device) -> AutoregressiveFlow {
+/// The benchmark neural spline flow at `(d, h)` (8 bins on [−5, 5], the peers' NSF).
+pub fn nsf(d: usize, h: usize, device: &Device) -> AutoregressiveFlow {
     maf_config(d, h)
         .with_transformer(SplineTransformer::default().into())
         .init(device)
