@@ -428,16 +428,21 @@ impl ScalarTransformer for SplineTransformer {
             return (y, 0.0);
         }
         let bin = self.scalar_bin(y, params, true);
-        let s = bin.h / bin.w;
-        let dy = y - bin.y;
-        let sum = bin.d1 + bin.d0 - 2.0 * s;
-        let a = bin.h * (s - bin.d0) + dy * sum;
-        let b = bin.h * bin.d0 - dy * sum;
-        let c = -s * dy;
-        let discriminant = (b * b - 4.0 * a * c).max(0.0);
-        let xi = 2.0 * c / (-b - discriminant.sqrt());
+        let xi = bin_position(y - bin.y, bin.h, bin.h / bin.w, bin.d0, bin.d1);
         (xi * bin.w + bin.x, -bin.log_derivative(xi))
     }
+}
+
+/// The position `ξ ∈ [0, 1]` in a bin (height `h`, slope ratio `s = h/w`, end slopes `δ_0`,
+/// `δ_1`) at which the spline has risen `dy` above the bin's bottom knot: the root of the
+/// quadratic in the stable form `ξ = 2c / (−b − √(b² − 4ac))`.
+fn bin_position(dy: f64, h: f64, s: f64, d0: f64, d1: f64) -> f64 {
+    let sum = d1 + d0 - 2.0 * s;
+    let a = h * (s - d0) + dy * sum;
+    let b = h * d0 - dy * sum;
+    let c = -s * dy;
+    let discriminant = (b * b - 4.0 * a * c).max(0.0);
+    2.0 * c / (-b - discriminant.sqrt())
 }
 
 /// The softmax of `raw` into `out` (the same length), with each exponential once.
@@ -528,14 +533,7 @@ impl SplineTransformer {
 
         let s = h / w;
         let xi = if inverse {
-            // The root of the quadratic, as `inverse_one`.
-            let dy = v - y_k;
-            let sum = d1 + d0 - 2.0 * s;
-            let a = h * (s - d0) + dy * sum;
-            let b = h * d0 - dy * sum;
-            let c = -s * dy;
-            let discriminant = (b * b - 4.0 * a * c).max(0.0);
-            2.0 * c / (-b - discriminant.sqrt())
+            bin_position(v - y_k, h, s, d0, d1)
         } else {
             (v - x) / w
         };
