@@ -15,7 +15,7 @@
 //! the sum gives exactly the partials: a few ops on the tape instead of the transformer's graph.
 
 use burn::tensor::{DType, Tensor, TensorData};
-use nflow_made::HostFloat;
+use nflow_made::{HostFloat, host_matrix};
 use rayon::prelude::*;
 
 use crate::incremental_inversion::ROWS_PER_TASK;
@@ -112,8 +112,13 @@ fn partials_as<T: HostFloat>(
     // Probe: a transformer without partials says so on its first value.
     let (mut probe_value, mut probe_log) = (vec![0.0; k + 1], vec![0.0; k + 1]);
     transformer.forward_partials_one(0.0, &vec![0.0; k], &mut probe_value, &mut probe_log)?;
-    let input_host = host_values::<T>(input.clone());
-    let params_host = host_values::<T>(params.clone());
+    let input_host = host_matrix::<T>(input.clone());
+    let params_host = host_matrix::<T>(params.clone());
+    let standard = "host matrices are standard-layout";
+    let (input_host, params_host) = (
+        input_host.as_slice().expect(standard),
+        params_host.as_slice().expect(standard),
+    );
     let mut host = Partials::<T>::zeros(n, d, k);
     host.blocks(ROWS_PER_TASK, d, k)
         .into_par_iter()
@@ -174,13 +179,4 @@ fn partials_as<T: HostFloat>(
                 .reshape([n]);
     }
     Some((mapped, log_derivative))
-}
-
-/// A tensor's values, row-major, as `T`.
-fn host_values<T: HostFloat>(tensor: Tensor<2>) -> Vec<T> {
-    tensor
-        .into_data()
-        .convert::<T>()
-        .try_into_vec::<T>()
-        .expect("converted to T")
 }
