@@ -20,6 +20,8 @@
 mod activation;
 mod bernoulli_made;
 mod block_kernel;
+mod block_linear;
+mod block_plan;
 mod checker;
 mod config;
 mod degree_sorted;
@@ -34,6 +36,7 @@ mod ordering;
 
 pub use activation::Activation;
 pub use bernoulli_made::{BernoulliMade, BernoulliMadeConfig};
+pub use block_plan::BlockPlan;
 pub use checker::{Diagonal, autoregressive_violations, check_made};
 pub use config::MadeConfig;
 pub use degree_sorted::{DegreeSortedMade, DegreeSortedWorkspace};

@@ -1,0 +1,469 @@
+//! The masked linear map on its non-zero blocks only ([`BlockPlan`]), forward and backward, as
+//! one burn operation with a hand-written backward on the `flex` CPU backend.
+//!
+//! burn's dense path computes `x · (W ⊙ M)` as a full matrix product and, in training, the
+//! gradients `∂y · (W ⊙ M)ᵀ` and `(xᵀ · ∂y) ⊙ M` as two more, half of every product spent on
+//! masked zeros. Here each product runs as a few dense GEMM calls on the staircase of the sorted
+//! layout (the `gemm` crate flex itself uses, called with per-block strides), the tasks shared
+//! between threads. The weights stay stored in the module's order: each pass gathers them into
+//! the sorted layout (masked weights are zero there), and the weight gradient goes back through
+//! the same permutation. Activations between hidden layers stay sorted ([`Sorted`]), so only the
+//! network's input and output are permuted.
+//!
+//! The one module of nflow with `unsafe` code: the `gemm` crate takes raw pointers with strides,
+//! and the tasks write disjoint blocks of one buffer from several threads.
+#![allow(unsafe_code)]
+
+use std::any::TypeId;
+use std::sync::Arc;
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::flex::FlexTensor;
+use burn::backend::{Autodiff, Flex};
+use burn::tensor::{DType, Element, Tensor, TensorData};
+use rayon::prelude::*;
+
+use crate::block_plan::BlockPlan;
+use crate::host_float::HostFloat;
+
+/// Which sides of a [`block_linear`] carry their units in the plan's sorted order rather than the
+/// stored one: a hidden layer's activations stay sorted from one layer to the next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Sorted {
+    /// `x` arrives with its columns in sorted order.
+    pub input: bool,
+    /// `y` leaves with its columns in sorted order.
+    pub output: bool,
+}
+
+/// Multiply-adds below which a product runs on one thread.
+const PARALLEL_WORK: usize = 1 << 18;
+
+/// `x · (W ⊙ M) + b` through `plan`'s blocks, with autodiff when the weights (or `x`) carry it.
+/// `None` when the tensors are not on the `flex` CPU backend in `f32` or `f64`, or use a gradient
+/// checkpointing strategy: the caller then takes burn's dense path.
+pub(crate) fn block_linear(
+    x: &Tensor<2>,
+    weight: &Tensor<2>,
+    bias: &Tensor<1>,
+    plan: &Arc<BlockPlan>,
+    sorted: Sorted,
+) -> Option<Tensor<2>> {
+    match weight.dtype() {
+        DType::F32 if x.dtype() == DType::F32 && bias.dtype() == DType::F32 => {
+            block_linear_as::<f32>(x, weight, bias, plan, sorted)
+        }
+        DType::F64 if x.dtype() == DType::F64 && bias.dtype() == DType::F64 => {
+            block_linear_as::<f64>(x, weight, bias, plan, sorted)
+        }
+        _ => None,
+    }
+}
+
+type Tracked = Autodiff<Flex, NoCheckpointing>;
+
+fn block_linear_as<T: HostFloat>(
+    x: &Tensor<2>,
+    weight: &Tensor<2>,
+    bias: &Tensor<1>,
+    plan: &Arc<BlockPlan>,
+    sorted: Sorted,
+) -> Option<Tensor<2>> {
+    let [batch, inputs] = x.dims();
+    if inputs != plan.inputs() || weight.dims() != [plan.inputs(), plan.outputs()] {
+        return None;
+    }
+    if let (Ok(w), Ok(b)) = (
+        weight.clone().try_into_primitive::<Tracked>(),
+        bias.clone().try_into_primitive::<Tracked>(),
+    ) {
+        // An input without autodiff (data fed to trainable weights) joins as a constant.
+        let x = match x.clone().try_into_primitive::<Tracked>() {
+            Ok(x) => x,
+            Err(_) => {
+                let x = x.clone().try_into_primitive::<Flex>().ok()?;
+                <Tracked as burn::backend::AutodiffBackend>::from_inner(x)
+            }
+        };
+        let forward = {
+            let (xs, ws, bs) = (
+                contiguous::<T>(x.primitive()),
+                contiguous::<T>(w.primitive()),
+                contiguous::<T>(b.primitive()),
+            );
+            forward_host::<T>(plan, sorted, batch, host(&xs)?, host(&ws)?, host(&bs)?)
+        };
+        let output = flex_tensor(forward.y, [batch, plan.outputs()]);
+        let state = BlockState {
+            plan: plan.clone(),
+            sorted,
+            batch,
+            x_sorted: Arc::new(forward.x_sorted),
+            w_sorted: Arc::new(forward.w_sorted),
+        };
+        let result = match BlockBackward::<T>::default()
+            .prepare::<NoCheckpointing>([x.node(), w.node(), b.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => prep.finish(state, output),
+            OpsKind::UnTracked(prep) => prep.finish(output),
+        };
+        return Some(Tensor::from_primitive::<Tracked>(result));
+    }
+    let (x, w, b) = (
+        x.clone().try_into_primitive::<Flex>().ok()?,
+        weight.clone().try_into_primitive::<Flex>().ok()?,
+        bias.clone().try_into_primitive::<Flex>().ok()?,
+    );
+    let (x, w, b) = (
+        contiguous::<T>(&x),
+        contiguous::<T>(&w),
+        contiguous::<T>(&b),
+    );
+    let forward = forward_host::<T>(plan, sorted, batch, host(&x)?, host(&w)?, host(&b)?);
+    Some(Tensor::from_primitive::<Flex>(flex_tensor(
+        forward.y,
+        [batch, plan.outputs()],
+    )))
+}
+
+/// `tensor` row-major and contiguous (a copy only when it is not).
+fn contiguous<T: HostFloat>(tensor: &FlexTensor) -> FlexTensor {
+    if tensor.as_slice::<T>().is_some() {
+        tensor.clone()
+    } else {
+        tensor.to_contiguous()
+    }
+}
+
+fn host<T: HostFloat>(tensor: &FlexTensor) -> Option<&[T]> {
+    tensor.as_slice::<T>()
+}
+
+fn flex_tensor<T: HostFloat, const D: usize>(values: Vec<T>, shape: [usize; D]) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(values, shape))
+}
+
+/// What the forward pass leaves for the backward: `x` with sorted columns, the sorted masked
+/// weights.
+struct ForwardHost<T> {
+    y: Vec<T>,
+    x_sorted: Vec<T>,
+    w_sorted: Vec<T>,
+}
+
+fn forward_host<T: HostFloat>(
+    plan: &BlockPlan,
+    sorted: Sorted,
+    batch: usize,
+    x: &[T],
+    weight: &[T],
+    bias: &[T],
+) -> ForwardHost<T> {
+    let (n_in, n_out) = (plan.inputs(), plan.outputs());
+    let x_sorted = if sorted.input || plan.rows_sorted() {
+        x.to_vec()
+    } else {
+        gather_columns(x, n_in, |s| plan.row(s))
+    };
+    let w_sorted = sorted_weight(plan, weight);
+    let bias_sorted: Vec<T> = (0..n_out).map(|t| bias[plan.col(t)]).collect();
+    let mut y: Vec<T> = bias_sorted
+        .iter()
+        .copied()
+        .cycle()
+        .take(batch * n_out)
+        .collect();
+    let work = batch * plan.staircase_products();
+    let out = SharedMut(y.as_mut_ptr());
+    let task = |(range, reads): &(std::ops::Range<usize>, usize)| {
+        if *reads == 0 {
+            return;
+        }
+        // y[:, range] += x[:, ..reads] · W[..reads, range]
+        // SAFETY: the tasks' column ranges are disjoint and inside `y`; the operands are
+        // `batch × n_in` and `n_in × n_out` row-major buffers.
+        unsafe {
+            gemm_accumulate::<T>(
+                (batch, range.len(), *reads),
+                (out.get().add(range.start), 1, n_out as isize),
+                (x_sorted.as_ptr(), 1, n_in as isize),
+                (w_sorted.as_ptr().add(range.start), 1, n_out as isize),
+            )
+        }
+    };
+    run_tasks(plan.forward_tasks(), work, task);
+    let y = if sorted.output || plan.cols_sorted() {
+        y
+    } else {
+        scatter_columns(&y, n_out, |t| plan.col(t))
+    };
+    ForwardHost {
+        y,
+        x_sorted,
+        w_sorted,
+    }
+}
+
+/// The stored weight `[inputs, outputs]` gathered into the sorted layout, zero where masked.
+fn sorted_weight<T: HostFloat>(plan: &BlockPlan, weight: &[T]) -> Vec<T> {
+    let (n_in, n_out) = (plan.inputs(), plan.outputs());
+    let mut sorted = vec![T::zero(); n_in * n_out];
+    sorted
+        .par_chunks_mut(n_out)
+        .with_min_len(16)
+        .enumerate()
+        .for_each(|(s, row)| {
+            let stored = &weight[plan.row(s) * n_out..][..n_out];
+            let first = plan.first_output(s);
+            if plan.cols_sorted() {
+                row[first..].copy_from_slice(&stored[first..]);
+            } else {
+                for (t, value) in row.iter_mut().enumerate().skip(first) {
+                    *value = stored[plan.col(t)];
+                }
+            }
+        });
+    sorted
+}
+
+/// `[rows, n]` with column `s` of the result taken from column `source(s)` of `values`.
+fn gather_columns<T: HostFloat>(
+    values: &[T],
+    n: usize,
+    source: impl Fn(usize) -> usize + Sync,
+) -> Vec<T> {
+    let mut out = vec![T::zero(); values.len()];
+    out.par_chunks_mut(n.max(1))
+        .zip(values.par_chunks(n.max(1)))
+        .with_min_len(64)
+        .for_each(|(out, row)| {
+            for (s, value) in out.iter_mut().enumerate() {
+                *value = row[source(s)];
+            }
+        });
+    out
+}
+
+/// `[rows, n]` with column `s` of `values` written to column `target(s)` of the result.
+fn scatter_columns<T: HostFloat>(
+    values: &[T],
+    n: usize,
+    target: impl Fn(usize) -> usize + Sync,
+) -> Vec<T> {
+    let mut out = vec![T::zero(); values.len()];
+    out.par_chunks_mut(n.max(1))
+        .zip(values.par_chunks(n.max(1)))
+        .with_min_len(64)
+        .for_each(|(out, row)| {
+            for (s, &value) in row.iter().enumerate() {
+                out[target(s)] = value;
+            }
+        });
+    out
+}
+
+/// Runs `task` over `tasks`, across threads when the work is large enough to pay for it.
+fn run_tasks<Task: Sync>(tasks: &[Task], work: usize, task: impl Fn(&Task) + Sync + Send) {
+    if work >= PARALLEL_WORK && tasks.len() > 1 {
+        tasks.par_iter().for_each(task);
+    } else {
+        tasks.iter().for_each(task);
+    }
+}
+
+/// A raw pointer the tasks share; each task writes a disjoint part of the buffer.
+#[derive(Clone, Copy)]
+struct SharedMut<T>(*mut T);
+
+impl<T> SharedMut<T> {
+    fn get(self) -> *mut T {
+        self.0
+    }
+}
+
+// SAFETY: the tasks that share it write disjoint elements (see each use).
+unsafe impl<T: Send> Send for SharedMut<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Sync for SharedMut<T> {}
+
+/// `dst += lhs · rhs` for an `m × k` by `k × n` product, every operand given as
+/// `(pointer, column stride, row stride)`, on one thread (the tasks are the parallel split).
+///
+/// # Safety
+/// Every pointer must address an `m × n`, `m × k`, `k × n` matrix with those strides.
+unsafe fn gemm_accumulate<T: HostFloat>(
+    (m, n, k): (usize, usize, usize),
+    dst: (*mut T, isize, isize),
+    lhs: (*const T, isize, isize),
+    rhs: (*const T, isize, isize),
+) {
+    if m == 0 || n == 0 || k == 0 {
+        return;
+    }
+    // SAFETY: forwarded from the caller; `T` is `f32` or `f64`, both `gemm` scalars.
+    unsafe {
+        if TypeId::of::<T>() == TypeId::of::<f32>() {
+            gemm::gemm::<f32>(
+                m,
+                n,
+                k,
+                dst.0.cast(),
+                dst.1,
+                dst.2,
+                true,
+                lhs.0.cast(),
+                lhs.1,
+                lhs.2,
+                rhs.0.cast(),
+                rhs.1,
+                rhs.2,
+                1.0,
+                1.0,
+                false,
+                false,
+                false,
+                gemm::Parallelism::None,
+            )
+        } else {
+            gemm::gemm::<f64>(
+                m,
+                n,
+                k,
+                dst.0.cast(),
+                dst.1,
+                dst.2,
+                true,
+                lhs.0.cast(),
+                lhs.1,
+                lhs.2,
+                rhs.0.cast(),
+                rhs.1,
+                rhs.2,
+                1.0,
+                1.0,
+                false,
+                false,
+                false,
+                gemm::Parallelism::None,
+            )
+        }
+    }
+}
+
+/// What the backward step keeps from the forward.
+#[derive(Debug, Clone)]
+struct BlockState<T> {
+    plan: Arc<BlockPlan>,
+    sorted: Sorted,
+    batch: usize,
+    x_sorted: Arc<Vec<T>>,
+    w_sorted: Arc<Vec<T>>,
+}
+
+/// The backward step of [`block_linear`] for float type `T`.
+#[derive(Debug)]
+struct BlockBackward<T>(std::marker::PhantomData<T>);
+
+impl<T> Default for BlockBackward<T> {
+    fn default() -> Self {
+        Self(std::marker::PhantomData)
+    }
+}
+
+impl<T: HostFloat + Element + 'static> Backward<Flex, 3> for BlockBackward<T> {
+    type State = BlockState<T>;
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_x, node_w, node_b] = ops.parents;
+        let grad = contiguous::<T>(&grads.consume::<Flex>(&ops.node));
+        let state = ops.state;
+        let plan = &*state.plan;
+        let (n_in, n_out, batch) = (plan.inputs(), plan.outputs(), state.batch);
+        let dy = host::<T>(&grad).expect("a contiguous gradient of the layer's float type");
+        let dy_sorted = if state.sorted.output || plan.cols_sorted() {
+            None
+        } else {
+            Some(gather_columns(dy, n_out, |t| plan.col(t)))
+        };
+        let dys: &[T] = dy_sorted.as_deref().unwrap_or(dy);
+
+        if let Some(node) = node_b {
+            let mut db = vec![T::zero(); n_out];
+            for row in dys.chunks(n_out.max(1)) {
+                for (t, &g) in row.iter().enumerate() {
+                    db[plan.col(t)] = db[plan.col(t)] + g;
+                }
+            }
+            grads.register::<Flex>(node.id, flex_tensor(db, [n_out]));
+        }
+        let work = batch * plan.staircase_products();
+        if let Some(node) = node_x {
+            let mut dx = vec![T::zero(); batch * n_in];
+            let out = SharedMut(dx.as_mut_ptr());
+            let w = &state.w_sorted;
+            run_tasks(plan.backward_tasks(), work, |(range, first)| {
+                // dx[:, range] = dy[:, first..] · W[range, first..]ᵀ
+                // SAFETY: the tasks' column ranges of `dx` are disjoint; the operands are
+                // row-major `batch × n_out` and `n_in × n_out` buffers.
+                unsafe {
+                    gemm_accumulate::<T>(
+                        (batch, range.len(), n_out - first),
+                        (out.get().add(range.start), 1, n_in as isize),
+                        (dys.as_ptr().add(*first), 1, n_out as isize),
+                        (
+                            w.as_ptr().add(range.start * n_out + first),
+                            n_out as isize,
+                            1,
+                        ),
+                    )
+                }
+            });
+            let dx = if state.sorted.input || plan.rows_sorted() {
+                dx
+            } else {
+                scatter_columns(&dx, n_in, |s| plan.row(s))
+            };
+            grads.register::<Flex>(node.id, flex_tensor(dx, [batch, n_in]));
+        }
+        if let Some(node) = node_w {
+            let mut dw_sorted = vec![T::zero(); n_in * n_out];
+            let out = SharedMut(dw_sorted.as_mut_ptr());
+            let x = &state.x_sorted;
+            run_tasks(plan.backward_tasks(), work, |(range, first)| {
+                // dW[range, first..] = x[:, range]ᵀ · dy[:, first..]
+                // SAFETY: the tasks' row ranges of `dW` are disjoint; `x` is `batch × n_in`,
+                // `dy` is `batch × n_out`, row-major.
+                unsafe {
+                    gemm_accumulate::<T>(
+                        (range.len(), n_out - first, batch),
+                        (
+                            out.get().add(range.start * n_out + first),
+                            1,
+                            n_out as isize,
+                        ),
+                        (x.as_ptr().add(range.start), n_in as isize, 1),
+                        (dys.as_ptr().add(*first), 1, n_out as isize),
+                    )
+                }
+            });
+            let mut dw = vec![T::zero(); n_in * n_out];
+            let target = SharedMut(dw.as_mut_ptr());
+            (0..n_in).into_par_iter().with_min_len(16).for_each(|s| {
+                let row = plan.row(s);
+                let first = plan.first_output(s);
+                let source = &dw_sorted[s * n_out..][..n_out];
+                for (t, &g) in source.iter().enumerate().skip(first) {
+                    // SAFETY: sorted row `s` maps to stored row `plan.row(s)`, a bijection, so
+                    // each task writes its own row of `dw`.
+                    unsafe { *target.get().add(row * n_out + plan.col(t)) = g };
+                }
+            });
+            grads.register::<Flex>(node.id, flex_tensor(dw, [n_in, n_out]));
+        }
+    }
+}
