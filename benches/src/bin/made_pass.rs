@@ -4,8 +4,10 @@
 //!
 //! The MADE is `D → H → H → 2D` with ReLU (D = 63, H = 512 by default), batch 1024, f32. Rows:
 //!
-//! - *dense forward*: `Made::forward` on burn's flex device (`x (W ⊙ M) + b` per layer);
+//! - *dense forward*: `Made::forward_dense` on burn's flex device (`x (W ⊙ M) + b` per layer);
 //! - *dense forward + backward*: the same on flex with autodiff, then `backward` of the sum;
+//! - *block-triangular layers*: `Made::forward` (each masked product on the staircase of its
+//!   degree-sorted layout, [`nflow_made::BlockPlan`]), without and with autodiff + `backward`;
 //! - *block-triangular forward*: [`nflow_made::DegreeSortedMade`] built from the MADE (reading the
 //!   weights back, sorting and packing them: included, as every call pays it) and
 //!   `forward_all` over tasks of 64 rows, as the fast direction of a layer runs it;
@@ -132,12 +134,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         rows.push((name.to_string(), figures));
     };
     measure("burn, dense forward", &|| {
-        let _ = made.forward(x.clone(), None).into_data();
+        let _ = made.forward_dense(x.clone(), None).into_data();
     });
     measure("burn, dense forward + backward", &|| {
-        let grads = made_ad.forward(x_ad.clone(), None).sum().backward();
+        let grads = made_ad.forward_dense(x_ad.clone(), None).sum().backward();
         std::hint::black_box(grads);
     });
+    measure("nflow, block-triangular layers forward (`Made::forward`)", &|| {
+        let _ = made.forward(x.clone(), None).into_data();
+    });
+    measure(
+        "nflow, block-triangular layers forward + backward (`Made::forward`)",
+        &|| {
+            let grads = made_ad.forward(x_ad.clone(), None).sum().backward();
+            std::hint::black_box(grads);
+        },
+    );
     measure(
         "nflow, block-triangular forward (plan included)",
         &block_forward,

@@ -97,11 +97,15 @@ fn block_linear_as<T: HostFloat>(
             forward_host::<T>(plan, sorted, batch, host(&xs)?, host(&ws)?, host(&bs)?)
         };
         let output = flex_tensor(forward.y, [batch, plan.outputs()]);
+        let x_sorted = match forward.x_sorted {
+            Some(gathered) => flex_tensor(gathered, [batch, plan.inputs()]),
+            None => contiguous::<T>(x.primitive()),
+        };
         let state = BlockState {
             plan: plan.clone(),
             sorted,
             batch,
-            x_sorted: Arc::new(forward.x_sorted),
+            x_sorted,
             w_sorted: Arc::new(forward.w_sorted),
         };
         let result = match BlockBackward::<T>::default()
@@ -148,11 +152,11 @@ fn flex_tensor<T: HostFloat, const D: usize>(values: Vec<T>, shape: [usize; D]) 
     FlexTensor::from_data(TensorData::new(values, shape))
 }
 
-/// What the forward pass leaves for the backward: `x` with sorted columns, the sorted masked
-/// weights.
+/// What the forward pass leaves for the backward: `x` with sorted columns when it had to be
+/// gathered (`None`: `x` itself is sorted), the sorted masked weights.
 struct ForwardHost<T> {
     y: Vec<T>,
-    x_sorted: Vec<T>,
+    x_sorted: Option<Vec<T>>,
     w_sorted: Vec<T>,
 }
 
@@ -165,19 +169,20 @@ fn forward_host<T: HostFloat>(
     bias: &[T],
 ) -> ForwardHost<T> {
     let (n_in, n_out) = (plan.inputs(), plan.outputs());
-    let x_sorted = if sorted.input || plan.rows_sorted() {
-        x.to_vec()
-    } else {
-        gather_columns(x, n_in, |s| plan.row(s))
+    let x_gathered = match plan.row_order() {
+        Some(rows) if !sorted.input => Some(gather_columns(x, n_in, rows)),
+        _ => None,
     };
+    let x_sorted: &[T] = x_gathered.as_deref().unwrap_or(x);
     let w_sorted = sorted_weight(plan, weight);
-    let bias_sorted: Vec<T> = (0..n_out).map(|t| bias[plan.col(t)]).collect();
-    let mut y: Vec<T> = bias_sorted
-        .iter()
-        .copied()
-        .cycle()
-        .take(batch * n_out)
-        .collect();
+    let bias_sorted: Vec<T> = match plan.col_order() {
+        Some(cols) => cols.iter().map(|&c| bias[c]).collect(),
+        None => bias.to_vec(),
+    };
+    let mut y: Vec<T> = Vec::with_capacity(batch * n_out);
+    for _ in 0..batch {
+        y.extend_from_slice(&bias_sorted);
+    }
     let work = batch * plan.staircase_products();
     let out = SharedMut(y.as_mut_ptr());
     let task = |(range, reads): &(std::ops::Range<usize>, usize)| {
@@ -197,14 +202,13 @@ fn forward_host<T: HostFloat>(
         }
     };
     run_tasks(plan.forward_tasks(), work, task);
-    let y = if sorted.output || plan.cols_sorted() {
-        y
-    } else {
-        scatter_columns(&y, n_out, |t| plan.col(t))
+    let y = match plan.col_order() {
+        Some(cols) if !sorted.output => scatter_columns(&y, n_out, cols),
+        _ => y,
     };
     ForwardHost {
         y,
-        x_sorted,
+        x_sorted: x_gathered,
         w_sorted,
     }
 }
@@ -220,50 +224,35 @@ fn sorted_weight<T: HostFloat>(plan: &BlockPlan, weight: &[T]) -> Vec<T> {
         .for_each(|(s, row)| {
             let stored = &weight[plan.row(s) * n_out..][..n_out];
             let first = plan.first_output(s);
-            if plan.cols_sorted() {
-                row[first..].copy_from_slice(&stored[first..]);
-            } else {
-                for (t, value) in row.iter_mut().enumerate().skip(first) {
-                    *value = stored[plan.col(t)];
+            match plan.col_order() {
+                None => row[first..].copy_from_slice(&stored[first..]),
+                Some(cols) => {
+                    for (value, &c) in row[first..].iter_mut().zip(&cols[first..]) {
+                        *value = stored[c];
+                    }
                 }
             }
         });
     sorted
 }
 
-/// `[rows, n]` with column `s` of the result taken from column `source(s)` of `values`.
-fn gather_columns<T: HostFloat>(
-    values: &[T],
-    n: usize,
-    source: impl Fn(usize) -> usize + Sync,
-) -> Vec<T> {
-    let mut out = vec![T::zero(); values.len()];
-    out.par_chunks_mut(n.max(1))
-        .zip(values.par_chunks(n.max(1)))
-        .with_min_len(64)
-        .for_each(|(out, row)| {
-            for (s, value) in out.iter_mut().enumerate() {
-                *value = row[source(s)];
-            }
-        });
+/// `[rows, n]` with column `s` of the result taken from column `source[s]` of `values`.
+fn gather_columns<T: HostFloat>(values: &[T], n: usize, source: &[usize]) -> Vec<T> {
+    let mut out = Vec::with_capacity(values.len());
+    for row in values.chunks(n.max(1)) {
+        out.extend(source.iter().map(|&c| row[c]));
+    }
     out
 }
 
-/// `[rows, n]` with column `s` of `values` written to column `target(s)` of the result.
-fn scatter_columns<T: HostFloat>(
-    values: &[T],
-    n: usize,
-    target: impl Fn(usize) -> usize + Sync,
-) -> Vec<T> {
+/// `[rows, n]` with column `s` of `values` written to column `target[s]` of the result.
+fn scatter_columns<T: HostFloat>(values: &[T], n: usize, target: &[usize]) -> Vec<T> {
     let mut out = vec![T::zero(); values.len()];
-    out.par_chunks_mut(n.max(1))
-        .zip(values.par_chunks(n.max(1)))
-        .with_min_len(64)
-        .for_each(|(out, row)| {
-            for (s, &value) in row.iter().enumerate() {
-                out[target(s)] = value;
-            }
-        });
+    for (out, row) in out.chunks_mut(n.max(1)).zip(values.chunks(n.max(1))) {
+        for (&value, &c) in row.iter().zip(target) {
+            out[c] = value;
+        }
+    }
     out
 }
 
@@ -361,7 +350,7 @@ struct BlockState<T> {
     plan: Arc<BlockPlan>,
     sorted: Sorted,
     batch: usize,
-    x_sorted: Arc<Vec<T>>,
+    x_sorted: FlexTensor,
     w_sorted: Arc<Vec<T>>,
 }
 
@@ -385,20 +374,24 @@ impl<T: HostFloat + Element + 'static> Backward<Flex, 3> for BlockBackward<T> {
         let plan = &*state.plan;
         let (n_in, n_out, batch) = (plan.inputs(), plan.outputs(), state.batch);
         let dy = host::<T>(&grad).expect("a contiguous gradient of the layer's float type");
-        let dy_sorted = if state.sorted.output || plan.cols_sorted() {
-            None
-        } else {
-            Some(gather_columns(dy, n_out, |t| plan.col(t)))
+        let dy_sorted = match plan.col_order() {
+            Some(cols) if !state.sorted.output => Some(gather_columns(dy, n_out, cols)),
+            _ => None,
         };
         let dys: &[T] = dy_sorted.as_deref().unwrap_or(dy);
 
         if let Some(node) = node_b {
-            let mut db = vec![T::zero(); n_out];
-            for row in dys.chunks(n_out.max(1)) {
-                for (t, &g) in row.iter().enumerate() {
-                    db[plan.col(t)] = db[plan.col(t)] + g;
+            // Column sums of ∂y in its own layout, then into the stored order.
+            let mut sums = vec![T::zero(); n_out];
+            for row in dy.chunks(n_out.max(1)) {
+                for (sum, &g) in sums.iter_mut().zip(row) {
+                    *sum = *sum + g;
                 }
             }
+            let db = match plan.col_order() {
+                Some(cols) if state.sorted.output => scatter_columns(&sums, n_out, cols),
+                _ => sums,
+            };
             grads.register::<Flex>(node.id, flex_tensor(db, [n_out]));
         }
         let work = batch * plan.staircase_products();
@@ -423,17 +416,16 @@ impl<T: HostFloat + Element + 'static> Backward<Flex, 3> for BlockBackward<T> {
                     )
                 }
             });
-            let dx = if state.sorted.input || plan.rows_sorted() {
-                dx
-            } else {
-                scatter_columns(&dx, n_in, |s| plan.row(s))
+            let dx = match plan.row_order() {
+                Some(rows) if !state.sorted.input => scatter_columns(&dx, n_in, rows),
+                _ => dx,
             };
             grads.register::<Flex>(node.id, flex_tensor(dx, [batch, n_in]));
         }
         if let Some(node) = node_w {
             let mut dw_sorted = vec![T::zero(); n_in * n_out];
             let out = SharedMut(dw_sorted.as_mut_ptr());
-            let x = &state.x_sorted;
+            let x = host::<T>(&state.x_sorted).expect("a contiguous input of the layer's float type");
             run_tasks(plan.backward_tasks(), work, |(range, first)| {
                 // dW[range, first..] = x[:, range]ᵀ · dy[:, first..]
                 // SAFETY: the tasks' row ranges of `dW` are disjoint; `x` is `batch × n_in`,
@@ -454,13 +446,20 @@ impl<T: HostFloat + Element + 'static> Backward<Flex, 3> for BlockBackward<T> {
             let mut dw = vec![T::zero(); n_in * n_out];
             let target = SharedMut(dw.as_mut_ptr());
             (0..n_in).into_par_iter().with_min_len(16).for_each(|s| {
-                let row = plan.row(s);
                 let first = plan.first_output(s);
-                let source = &dw_sorted[s * n_out..][..n_out];
-                for (t, &g) in source.iter().enumerate().skip(first) {
-                    // SAFETY: sorted row `s` maps to stored row `plan.row(s)`, a bijection, so
-                    // each task writes its own row of `dw`.
-                    unsafe { *target.get().add(row * n_out + plan.col(t)) = g };
+                let source = &dw_sorted[s * n_out + first..(s + 1) * n_out];
+                // SAFETY: sorted row `s` maps to stored row `plan.row(s)`, a bijection, so each
+                // task writes its own row of `dw`, which has `n_out` elements.
+                let row = unsafe {
+                    std::slice::from_raw_parts_mut(target.get().add(plan.row(s) * n_out), n_out)
+                };
+                match plan.col_order() {
+                    None => row[first..].copy_from_slice(source),
+                    Some(cols) => {
+                        for (&g, &c) in source.iter().zip(&cols[first..]) {
+                            row[c] = g;
+                        }
+                    }
                 }
             });
             grads.register::<Flex>(node.id, flex_tensor(dw, [n_in, n_out]));

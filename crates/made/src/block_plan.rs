@@ -110,19 +110,14 @@ impl BlockPlan {
         self.rows.as_ref().map_or(s, |rows| rows[s])
     }
 
-    /// The stored output at sorted position `t`.
-    pub(crate) fn col(&self, t: usize) -> usize {
-        self.cols.as_ref().map_or(t, |cols| cols[t])
+    /// `rows[s]`, the stored input at each sorted position, or `None` when they coincide.
+    pub(crate) fn row_order(&self) -> Option<&[usize]> {
+        self.rows.as_deref()
     }
 
-    /// Whether the inputs are stored sorted.
-    pub(crate) fn rows_sorted(&self) -> bool {
-        self.rows.is_none()
-    }
-
-    /// Whether the outputs are stored sorted.
-    pub(crate) fn cols_sorted(&self) -> bool {
-        self.cols.is_none()
+    /// `cols[t]`, the stored output at each sorted position, or `None` when they coincide.
+    pub(crate) fn col_order(&self) -> Option<&[usize]> {
+        self.cols.as_deref()
     }
 
     /// The first sorted output that sorted input `s` feeds.
@@ -177,7 +172,7 @@ mod tests {
         assert_eq!(plan.first_output, vec![0, 0, 2, 2, 4, 4]);
         assert_eq!(plan.forward, vec![(0..6, 6)]);
         assert_eq!(plan.row(2), 1);
-        assert_eq!(plan.col(0), 1);
+        assert_eq!(plan.col_order().unwrap()[0], 1);
         assert_eq!(plan.staircase_products(), 36);
     }
 
