@@ -140,9 +140,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let grads = made_ad.forward_dense(x_ad.clone(), None).sum().backward();
         std::hint::black_box(grads);
     });
-    measure("nflow, block-triangular layers forward (`Made::forward`)", &|| {
-        let _ = made.forward(x.clone(), None).into_data();
-    });
+    measure(
+        "nflow, block-triangular layers forward (`Made::forward`)",
+        &|| {
+            let _ = made.forward(x.clone(), None).into_data();
+        },
+    );
     measure(
         "nflow, block-triangular layers forward + backward (`Made::forward`)",
         &|| {

@@ -125,6 +125,27 @@ impl ScalarTransformer for AffineTransformer {
         d_log[..3].copy_from_slice(&[0.0, 0.0, slope]);
         Some((u * scale + params[0], log_scale))
     }
+
+    /// `u = (y − μ)·e^{−α}`: `∂u/∂y = e^{−α}`, `∂u/∂μ = −e^{−α}`, `∂u/∂r = −u·α'(r)`; the
+    /// log-derivative `−α` has `∂/∂r = −α'(r)`. Two exponentials per value, where the default
+    /// (inverse, then the forward partials, then the implicit-function theorem) takes four.
+    fn inverse_partials_one(
+        &self,
+        y: f64,
+        params: &[f64],
+        d_value: &mut [f64],
+        d_log: &mut [f64],
+    ) -> Option<(f64, f64)> {
+        let c = self.log_scale_bound;
+        let sigma = 1.0 / (1.0 + (-2.0 * params[1] / c).exp());
+        let log_scale = 2.0 * c * sigma - c;
+        let slope = 4.0 * sigma * (1.0 - sigma);
+        let inverse_scale = (-log_scale).exp();
+        let u = (y - params[0]) * inverse_scale;
+        d_value[..3].copy_from_slice(&[inverse_scale, -inverse_scale, -u * slope]);
+        d_log[..3].copy_from_slice(&[0.0, 0.0, -slope]);
+        Some((u, -log_scale))
+    }
 }
 
 impl TransformerKind for AffineTransformer {

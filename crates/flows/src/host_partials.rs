@@ -1,20 +1,31 @@
 //! Training through the host: the transformer of a layer's one-pass direction computed on the
-//! host with its partial derivatives, joined to burn's autodiff graph by a first-order surrogate.
+//! host with its partial derivatives, as burn operations with a hand-written backward.
 //!
 //! A spline's tensor form is dozens of small ops per layer (stacks, softmaxes, cumulative sums,
 //! gathers, masks), each recorded on the autodiff tape and each with its backward. On the CPU it
 //! is cheaper to compute the map and its partial derivatives per value on the host
-//! ([`ScalarTransformer::forward_partials_one`]) and hand burn a tensor whose *value* is the map
-//! and whose *gradient* is those partials:
+//! ([`ScalarTransformer::forward_partials_one`]) and register two operations, the mapped values
+//! and the summed log-derivatives, whose backward steps apply the chain rule through those
+//! partials in one pass over the rows:
 //!
 //! ```text
-//! out = stop(out) + Σ_p (θ_p − stop(θ_p))·∂out/∂θ_p + (v − stop(v))·∂out/∂v
+//! ∂L/∂θ_{r,p,i} = ∂L/∂out_{r,i} · ∂out_{r,i}/∂θ_{p,i},    ∂L/∂v_{r,i} = ∂L/∂out_{r,i} · ∂out_{r,i}/∂v_{r,i}
 //! ```
 //!
-//! The differences are exactly zero, so the value is the host's, and backpropagation through
-//! the sum gives exactly the partials: a few ops on the tape instead of the transformer's graph.
+//! (for the log-derivative, `∂L/∂out` is the row's, shared by its coordinates).
 
-use burn::tensor::{DType, Tensor, TensorData};
+use std::sync::Arc;
+
+use burn::backend::Flex;
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::flex::FlexTensor;
+use burn::tensor::{DType, Tensor};
+use nflow_made::flex_host::{
+    FlexAutodiff, flex_contiguous, flex_tensor, flex_tracked, flex_values,
+};
 use nflow_made::{HostFloat, host_matrix};
 use rayon::prelude::*;
 
@@ -155,28 +166,111 @@ fn partials_as<T: HostFloat>(
                 *sum_out = T::from_f64(sum);
             }
         });
-    let device = params.device();
-    let matrix = |values: Vec<T>, cols: usize| -> Tensor<2> {
-        Tensor::from_data(TensorData::new(values, [n, cols]), &device)
+    let (tracked_params, tracked_input) = (flex_tracked(&params)?, flex_tracked(&input)?);
+    let partials = Arc::new(HostPartials {
+        shape: (n, d, k),
+        value_by_input: host.value_by_input,
+        log_by_input: host.log_by_input,
+        value_by_params: host.value_by_params,
+        log_by_params: host.log_by_params,
+    });
+    let op = |output: FlexTensor, which: Output| {
+        let result = match PartialsBackward::<T>::new(which)
+            .prepare::<NoCheckpointing>([tracked_params.node(), tracked_input.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => prep.finish(partials.clone(), output),
+            OpsKind::UnTracked(prep) => prep.finish(output),
+        };
+        result
     };
-    let params_delta = params.clone() - params.detach();
-    let mut mapped = matrix(host.mapped, d)
-        + (params_delta.clone() * matrix(host.value_by_params, k * d))
-            .reshape([n, k, d])
-            .sum_dim(1)
-            .reshape([n, d]);
-    let mut log_derivative =
-        Tensor::<1>::from_data(TensorData::new(host.log_derivative, [n]), &device)
-            + (params_delta * matrix(host.log_by_params, k * d))
-                .sum_dim(1)
-                .reshape([n]);
-    if input.is_tracked() {
-        let input_delta = input.clone() - input.detach();
-        mapped = mapped + input_delta.clone() * matrix(host.value_by_input, d);
-        log_derivative = log_derivative
-            + (input_delta * matrix(host.log_by_input, d))
-                .sum_dim(1)
-                .reshape([n]);
-    }
+    let mapped = Tensor::<2>::from_primitive::<FlexAutodiff>(op(
+        flex_tensor(host.mapped, [n, d]),
+        Output::Mapped,
+    ));
+    let log_derivative = Tensor::<1>::from_primitive::<FlexAutodiff>(op(
+        flex_tensor(host.log_derivative, [n]),
+        Output::LogDerivative,
+    ));
     Some((mapped, log_derivative))
+}
+
+/// The partial derivatives the backward steps read: `[n, D]` by the input, `[n, k·D]` by the
+/// parameters (parameter-major columns, as the MADE's output).
+#[derive(Debug)]
+struct HostPartials<T> {
+    shape: (usize, usize, usize),
+    value_by_input: Vec<T>,
+    log_by_input: Vec<T>,
+    value_by_params: Vec<T>,
+    log_by_params: Vec<T>,
+}
+
+/// Which output of the host transformer a backward step serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Output {
+    /// The mapped values `[n, D]`.
+    Mapped,
+    /// The summed log-derivatives `[n]`.
+    LogDerivative,
+}
+
+/// The backward step of one output: the chain rule through the stored partials, one pass over
+/// the rows, for the parameters (the MADE's output) and the input.
+#[derive(Debug)]
+struct PartialsBackward<T> {
+    which: Output,
+    float: std::marker::PhantomData<T>,
+}
+
+impl<T> PartialsBackward<T> {
+    fn new(which: Output) -> Self {
+        Self {
+            which,
+            float: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<T: HostFloat + 'static> Backward<Flex, 2> for PartialsBackward<T> {
+    type State = Arc<HostPartials<T>>;
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_params, node_input] = ops.parents;
+        let grad = flex_contiguous::<T>(&grads.consume::<Flex>(&ops.node));
+        let grad = flex_values::<T>(&grad).expect("a gradient of the layer's float type");
+        let partials = &*ops.state;
+        let (n, d, k) = partials.shape;
+        // `∂L/∂out` for coordinate `i` of row `r`: the mapped value's own gradient, or the row's
+        // log-derivative gradient shared by all its coordinates.
+        let upstream = |r: usize, i: usize| match self.which {
+            Output::Mapped => grad[r * d + i],
+            Output::LogDerivative => grad[r],
+        };
+        let (by_params, by_input) = match self.which {
+            Output::Mapped => (&partials.value_by_params, &partials.value_by_input),
+            Output::LogDerivative => (&partials.log_by_params, &partials.log_by_input),
+        };
+        if let Some(node) = node_params {
+            let mut out = vec![T::zero(); n * k * d];
+            out.par_chunks_mut((k * d).max(1))
+                .zip(by_params.par_chunks((k * d).max(1)))
+                .enumerate()
+                .for_each(|(r, (out, partial))| {
+                    for (out, partial) in out.chunks_mut(d.max(1)).zip(partial.chunks(d.max(1))) {
+                        for (i, (o, &q)) in out.iter_mut().zip(partial).enumerate() {
+                            *o = upstream(r, i) * q;
+                        }
+                    }
+                });
+            grads.register::<Flex>(node.id, flex_tensor(out, [n, k * d]));
+        }
+        if let Some(node) = node_input {
+            let out: Vec<T> = (0..n * d)
+                .map(|at| upstream(at / d.max(1), at % d.max(1)) * by_input[at])
+                .collect();
+            grads.register::<Flex>(node.id, flex_tensor(out, [n, d]));
+        }
+    }
 }

@@ -15,8 +15,9 @@
 //! The `D` steps compute each MADE unit once ([`Inversion::Incremental`], the default on the CPU):
 //! about one pass of arithmetic. [`Inversion::Sequential`], the reference, reruns the whole MADE
 //! at each step, as other flow libraries do. The one pass itself multiplies only the weight
-//! blocks the masks keep ([`OnePass::BlockTriangular`], the default on the CPU without autodiff);
-//! [`OnePass::Dense`] is burn's dense masked pass, which training uses.
+//! blocks the masks keep ([`OnePass::BlockTriangular`], the default on the CPU, in training too:
+//! the backward multiplies only those blocks as well); [`OnePass::Dense`] is burn's dense masked
+//! pass, the reference.
 //!
 //! [`AutoregressiveFlowConfig`] (started by the friendly [`MafConfig::new`] / [`IafConfig::new`])
 //! builds whole flows ([`AutoregressiveFlow`]) that save and load as one JSON config plus one

@@ -129,10 +129,23 @@ impl MaskedAutoregressive {
     /// One MADE pass: the transformer's raw parameters of every coordinate given the conditioning
     /// side `y` (`params_per_dim` tensors, each `[batch, D]`).
     pub fn params(&self, y: Tensor<2>, context: Option<&Tensor<2>>) -> Vec<Tensor<2>> {
+        self.params_through(y, context, false)
+    }
+
+    /// [`params`](Self::params), with `dense` through burn's dense masked products only
+    /// ([`Made::forward_dense`]: the reference path of [`OnePass::Dense`]).
+    fn params_through(
+        &self,
+        y: Tensor<2>,
+        context: Option<&Tensor<2>>,
+        dense: bool,
+    ) -> Vec<Tensor<2>> {
         if self.made.features() >= CONTIGUOUS_PARAMS_MIN_FEATURES
             && self.made.config().params_per_dim <= 2
         {
             self.made.forward_params(y, context)
+        } else if dense {
+            self.made.split_params(self.made.forward_dense(y, context))
         } else {
             self.made.split_params(self.made.forward(y, context))
         }
@@ -197,7 +210,8 @@ impl MaskedAutoregressive {
             {
                 return mapped;
             }
-            let params = self.params(input.clone(), context);
+            let params =
+                self.params_through(input.clone(), context, self.one_pass == OnePass::Dense);
             step(input, &params)
         } else {
             if self.inversion == Inversion::Incremental

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 /// | strategy | MADE work | where it runs |
 /// |---|---|---|
 /// | [`BlockTriangular`](OnePass::BlockTriangular) | the blocks the masks keep: about **half** a dense pass | host kernels on CPU (burn's `flex` device) without autodiff, for transformers with a scalar form; batch rows split across threads |
-/// | [`BlockTriangular`](OnePass::BlockTriangular), training | dense (burn's autodiff) | the transformer and its partial derivatives on the host, joined to the graph by a surrogate |
+/// | [`BlockTriangular`](OnePass::BlockTriangular), training | the blocks the masks keep, forward and backward ([`Made::forward_blocks`](nflow_made::Made::forward_blocks)) | one burn operation per masked linear with a hand-written backward; the transformer and its partial derivatives on the host, as two more |
 /// | [`Dense`](OnePass::Dense) | dense matmuls with masked weights `W ⊙ M` | burn's tensor ops, on any device, differentiable |
 ///
 /// With every layer's units sorted by degree ([`nflow_made::DegreeSortedMade`]), each masked
@@ -23,19 +23,14 @@ use serde::{Deserialize, Serialize};
 ///
 /// # Training
 ///
-/// With autodiff on the CPU, the MADE runs burn's dense (differentiable) pass and
-/// [`BlockTriangular`](OnePass::BlockTriangular) moves only the transformer to the host: each
-/// value is mapped with its partial derivatives
+/// With autodiff on the CPU, every masked linear of the MADE is one burn operation computed on
+/// its non-zero blocks, forward and backward (the weight gradient stays masked;
+/// [`nflow_made::BlockPlan`]), and [`BlockTriangular`](OnePass::BlockTriangular) moves the
+/// transformer to the host: each value is mapped with its partial derivatives
 /// ([`ScalarTransformer::forward_partials_one`](crate::ScalarTransformer::forward_partials_one)),
-/// and a first-order surrogate
-///
-/// ```text
-/// out = stop(out) + Σ_p (θ_p − stop(θ_p))·∂out/∂θ_p + (v − stop(v))·∂out/∂v
-/// ```
-///
-/// (exactly the host's value, exactly the host's partials as gradient) joins them to the
-/// autodiff graph in a few tensor ops, where the spline's own tensor form records dozens.
-/// [`Dense`](OnePass::Dense) keeps the transformer's tensor ops too.
+/// and the backward applies the chain rule through them in one pass, where the spline's own
+/// tensor form records dozens of ops. [`Dense`](OnePass::Dense) keeps burn's dense masked
+/// products and the transformer's tensor ops: the reference both are tested against.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OnePass {

@@ -17,16 +17,20 @@
 use std::any::TypeId;
 use std::sync::Arc;
 
+use burn::backend::Flex;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
-use burn::backend::{Autodiff, Flex};
-use burn::tensor::{DType, Element, Tensor, TensorData};
+use burn::tensor::{DType, Element, Tensor};
 use rayon::prelude::*;
 
 use crate::block_plan::BlockPlan;
+use crate::flex_host::{
+    FlexAutodiff as Tracked, flex_contiguous as contiguous, flex_tensor, flex_tracked,
+    flex_values as host,
+};
 use crate::host_float::HostFloat;
 
 /// Which sides of a [`block_linear`] carry their units in the plan's sorted order rather than the
@@ -63,8 +67,6 @@ pub(crate) fn block_linear(
     }
 }
 
-type Tracked = Autodiff<Flex, NoCheckpointing>;
-
 fn block_linear_as<T: HostFloat>(
     x: &Tensor<2>,
     weight: &Tensor<2>,
@@ -81,13 +83,7 @@ fn block_linear_as<T: HostFloat>(
         bias.clone().try_into_primitive::<Tracked>(),
     ) {
         // An input without autodiff (data fed to trainable weights) joins as a constant.
-        let x = match x.clone().try_into_primitive::<Tracked>() {
-            Ok(x) => x,
-            Err(_) => {
-                let x = x.clone().try_into_primitive::<Flex>().ok()?;
-                <Tracked as burn::backend::AutodiffBackend>::from_inner(x)
-            }
-        };
+        let x = flex_tracked(x)?;
         let forward = {
             let (xs, ws, bs) = (
                 contiguous::<T>(x.primitive()),
@@ -133,23 +129,6 @@ fn block_linear_as<T: HostFloat>(
         forward.y,
         [batch, plan.outputs()],
     )))
-}
-
-/// `tensor` row-major and contiguous (a copy only when it is not).
-fn contiguous<T: HostFloat>(tensor: &FlexTensor) -> FlexTensor {
-    if tensor.as_slice::<T>().is_some() {
-        tensor.clone()
-    } else {
-        tensor.to_contiguous()
-    }
-}
-
-fn host<T: HostFloat>(tensor: &FlexTensor) -> Option<&[T]> {
-    tensor.as_slice::<T>()
-}
-
-fn flex_tensor<T: HostFloat, const D: usize>(values: Vec<T>, shape: [usize; D]) -> FlexTensor {
-    FlexTensor::from_data(TensorData::new(values, shape))
 }
 
 /// What the forward pass leaves for the backward: `x` with sorted columns when it had to be
@@ -425,7 +404,8 @@ impl<T: HostFloat + Element + 'static> Backward<Flex, 3> for BlockBackward<T> {
         if let Some(node) = node_w {
             let mut dw_sorted = vec![T::zero(); n_in * n_out];
             let out = SharedMut(dw_sorted.as_mut_ptr());
-            let x = host::<T>(&state.x_sorted).expect("a contiguous input of the layer's float type");
+            let x =
+                host::<T>(&state.x_sorted).expect("a contiguous input of the layer's float type");
             run_tasks(plan.backward_tasks(), work, |(range, first)| {
                 // dW[range, first..] = x[:, range]ᵀ · dy[:, first..]
                 // SAFETY: the tasks' row ranges of `dW` are disjoint; `x` is `batch × n_in`,

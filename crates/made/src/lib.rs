@@ -25,6 +25,7 @@ mod block_plan;
 mod checker;
 mod config;
 mod degree_sorted;
+pub mod flex_host;
 mod hidden_degrees;
 mod host_float;
 mod made;
