@@ -175,15 +175,14 @@ fn partials_as<T: HostFloat>(
         log_by_params: host.log_by_params,
     });
     let op = |output: FlexTensor, which: Output| {
-        let result = match PartialsBackward::<T>::new(which)
+        match PartialsBackward::<T>::new(which)
             .prepare::<NoCheckpointing>([tracked_params.node(), tracked_input.node()])
             .compute_bound()
             .stateful()
         {
             OpsKind::Tracked(prep) => prep.finish(partials.clone(), output),
             OpsKind::UnTracked(prep) => prep.finish(output),
-        };
-        result
+        }
     };
     let mapped = Tensor::<2>::from_primitive::<FlexAutodiff>(op(
         flex_tensor(host.mapped, [n, d]),
