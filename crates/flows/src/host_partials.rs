@@ -174,15 +174,13 @@ fn partials_as<T: HostFloat>(
         value_by_params: host.value_by_params,
         log_by_params: host.log_by_params,
     });
-    let op = |output: FlexTensor, which: Output| {
-        match PartialsBackward::<T>::new(which)
-            .prepare::<NoCheckpointing>([tracked_params.node(), tracked_input.node()])
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(prep) => prep.finish(partials.clone(), output),
-            OpsKind::UnTracked(prep) => prep.finish(output),
-        }
+    let op = |output: FlexTensor, which: Output| match PartialsBackward::<T>::new(which)
+        .prepare::<NoCheckpointing>([tracked_params.node(), tracked_input.node()])
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => prep.finish(partials.clone(), output),
+        OpsKind::UnTracked(prep) => prep.finish(output),
     };
     let mapped = Tensor::<2>::from_primitive::<FlexAutodiff>(op(
         flex_tensor(host.mapped, [n, d]),

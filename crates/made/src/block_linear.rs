@@ -15,6 +15,7 @@
 #![allow(unsafe_code)]
 
 use std::any::TypeId;
+use std::ops::Range;
 use std::sync::Arc;
 
 use burn::backend::Flex;
@@ -45,6 +46,9 @@ pub(crate) struct Sorted {
 
 /// Multiply-adds below which a product runs on one thread.
 const PARALLEL_WORK: usize = 1 << 18;
+
+/// Fewest rows (or columns) in a part of a task cut for threads.
+const MIN_PART: usize = 64;
 
 /// `x · (W ⊙ M) + b` through `plan`'s blocks, with autodiff when the weights (or `x`) carry it.
 /// `None` when the tensors are not on the `flex` CPU backend in `f32` or `f64`, or use a gradient
@@ -164,23 +168,27 @@ fn forward_host<T: HostFloat>(
     }
     let work = batch * plan.staircase_products();
     let out = SharedMut(y.as_mut_ptr());
-    let task = |(range, reads): &(std::ops::Range<usize>, usize)| {
+    let tasks = split_rows(plan.forward_tasks(), batch, work);
+    run_tasks(&tasks, work, |((range, reads), rows)| {
         if *reads == 0 {
             return;
         }
-        // y[:, range] += x[:, ..reads] · W[..reads, range]
-        // SAFETY: the tasks' column ranges are disjoint and inside `y`; the operands are
-        // `batch × n_in` and `n_in × n_out` row-major buffers.
+        // y[rows, range] += x[rows, ..reads] · W[..reads, range]
+        // SAFETY: the tasks' blocks of `y` are disjoint; the operands are `batch × n_in` and
+        // `n_in × n_out` row-major buffers.
         unsafe {
             gemm_accumulate::<T>(
-                (batch, range.len(), *reads),
-                (out.get().add(range.start), 1, n_out as isize),
-                (x_sorted.as_ptr(), 1, n_in as isize),
+                (rows.len(), range.len(), *reads),
+                (
+                    out.get().add(rows.start * n_out + range.start),
+                    1,
+                    n_out as isize,
+                ),
+                (x_sorted.as_ptr().add(rows.start * n_in), 1, n_in as isize),
                 (w_sorted.as_ptr().add(range.start), 1, n_out as isize),
             )
         }
-    };
-    run_tasks(plan.forward_tasks(), work, task);
+    });
     let y = match plan.col_order() {
         Some(cols) if !sorted.output => scatter_columns(&y, n_out, cols),
         _ => y,
@@ -233,6 +241,31 @@ fn scatter_columns<T: HostFloat>(values: &[T], n: usize, target: &[usize]) -> Ve
         }
     }
     out
+}
+
+/// Into how many parts each of `tasks` tasks is cut along a dimension of `len`: enough for about
+/// four tasks per thread, each part at least [`MIN_PART`] long; one when the work runs on one
+/// thread anyway.
+fn parts(tasks: usize, len: usize, work: usize) -> usize {
+    if work < PARALLEL_WORK {
+        return 1;
+    }
+    let wanted = (4 * rayon::current_num_threads()).div_ceil(tasks.max(1));
+    wanted.min(len / MIN_PART).max(1)
+}
+
+/// `0..len` in `parts` consecutive ranges of nearly equal length.
+fn pieces(len: usize, parts: usize) -> impl Iterator<Item = Range<usize>> {
+    (0..parts).map(move |p| p * len / parts..(p + 1) * len / parts)
+}
+
+/// Every task paired with each of its row blocks (see [`parts`]).
+fn split_rows<Task: Clone>(tasks: &[Task], batch: usize, work: usize) -> Vec<(Task, Range<usize>)> {
+    let parts = parts(tasks.len(), batch, work);
+    tasks
+        .iter()
+        .flat_map(|task| pieces(batch, parts).map(move |rows| (task.clone(), rows)))
+        .collect()
 }
 
 /// Runs `task` over `tasks`, across threads when the work is large enough to pay for it.
@@ -378,15 +411,24 @@ impl<T: HostFloat + Element + 'static> Backward<Flex, 3> for BlockBackward<T> {
             let mut dx = vec![T::zero(); batch * n_in];
             let out = SharedMut(dx.as_mut_ptr());
             let w = &state.w_sorted;
-            run_tasks(plan.backward_tasks(), work, |(range, first)| {
-                // dx[:, range] = dy[:, first..] · W[range, first..]ᵀ
-                // SAFETY: the tasks' column ranges of `dx` are disjoint; the operands are
-                // row-major `batch × n_out` and `n_in × n_out` buffers.
+            let tasks = split_rows(plan.backward_tasks(), batch, work);
+            run_tasks(&tasks, work, |((range, first), rows)| {
+                // dx[rows, range] = dy[rows, first..] · W[range, first..]ᵀ
+                // SAFETY: the tasks' blocks of `dx` are disjoint; the operands are row-major
+                // `batch × n_out` and `n_in × n_out` buffers.
                 unsafe {
                     gemm_accumulate::<T>(
-                        (batch, range.len(), n_out - first),
-                        (out.get().add(range.start), 1, n_in as isize),
-                        (dys.as_ptr().add(*first), 1, n_out as isize),
+                        (rows.len(), range.len(), n_out - first),
+                        (
+                            out.get().add(rows.start * n_in + range.start),
+                            1,
+                            n_in as isize,
+                        ),
+                        (
+                            dys.as_ptr().add(rows.start * n_out + first),
+                            1,
+                            n_out as isize,
+                        ),
                         (
                             w.as_ptr().add(range.start * n_out + first),
                             n_out as isize,
@@ -406,20 +448,30 @@ impl<T: HostFloat + Element + 'static> Backward<Flex, 3> for BlockBackward<T> {
             let out = SharedMut(dw_sorted.as_mut_ptr());
             let x =
                 host::<T>(&state.x_sorted).expect("a contiguous input of the layer's float type");
-            run_tasks(plan.backward_tasks(), work, |(range, first)| {
-                // dW[range, first..] = x[:, range]ᵀ · dy[:, first..]
-                // SAFETY: the tasks' row ranges of `dW` are disjoint; `x` is `batch × n_in`,
-                // `dy` is `batch × n_out`, row-major.
+            // Each input range's suffix of outputs cut into column blocks.
+            let parts = parts(plan.backward_tasks().len(), n_out / 2, work);
+            let tasks: Vec<(Range<usize>, Range<usize>)> = plan
+                .backward_tasks()
+                .iter()
+                .flat_map(|(range, first)| {
+                    pieces(n_out - first, parts)
+                        .map(move |cols| (range.clone(), first + cols.start..first + cols.end))
+                })
+                .collect();
+            run_tasks(&tasks, work, |(range, cols)| {
+                // dW[range, cols] = x[:, range]ᵀ · dy[:, cols]
+                // SAFETY: the tasks' blocks of `dW` are disjoint; `x` is `batch × n_in`, `dy`
+                // is `batch × n_out`, row-major.
                 unsafe {
                     gemm_accumulate::<T>(
-                        (range.len(), n_out - first, batch),
+                        (range.len(), cols.len(), batch),
                         (
-                            out.get().add(range.start * n_out + first),
+                            out.get().add(range.start * n_out + cols.start),
                             1,
                             n_out as isize,
                         ),
                         (x.as_ptr().add(range.start), n_in as isize, 1),
-                        (dys.as_ptr().add(*first), 1, n_out as isize),
+                        (dys.as_ptr().add(cols.start), 1, n_out as isize),
                     )
                 }
             });
