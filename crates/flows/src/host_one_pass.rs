@@ -59,22 +59,28 @@ fn one_pass_as<T: HostFloat>(
             }
             let params = plan.forward_all(&mut workspace);
             let mut sums = vec![0.0f64; rows];
-            let mut p = vec![0.0f64; k];
+            // One coordinate at a time over the task's rows: the transformer's batch methods.
+            let mut theta = vec![vec![0.0f64; rows]; k];
+            let (mut known, mut value, mut log_derivative) =
+                (vec![0.0f64; rows], vec![0.0f64; rows], vec![0.0f64; rows]);
             for (m, &feature) in plan.order().iter().enumerate() {
-                let block =
-                    params.slice_axis(ndarray::Axis(0), ndarray::Slice::from(m * k..(m + 1) * k));
-                for (r, sum) in sums.iter_mut().enumerate() {
-                    p.iter_mut()
-                        .zip(block.column(r))
-                        .for_each(|(a, b)| *a = b.to_f64());
-                    let known = x[[r, feature]].to_f64();
-                    let (value, log_derivative) = if forward {
-                        transformer.forward_one(known, &p)
-                    } else {
-                        transformer.inverse_one(known, &p)
-                    };
-                    out[r * d + feature] = T::from_f64(value);
-                    *sum += log_derivative;
+                for (p, theta) in theta.iter_mut().enumerate() {
+                    for (t, &v) in theta.iter_mut().zip(params.row(m * k + p)) {
+                        *t = v.to_f64();
+                    }
+                }
+                for (r, v) in known.iter_mut().enumerate() {
+                    *v = x[[r, feature]].to_f64();
+                }
+                let columns: Vec<&[f64]> = theta.iter().map(Vec::as_slice).collect();
+                if forward {
+                    transformer.forward_many(&known, &columns, &mut value, &mut log_derivative);
+                } else {
+                    transformer.inverse_many(&known, &columns, &mut value, &mut log_derivative);
+                }
+                for (r, (&v, &l)) in value.iter().zip(&log_derivative).enumerate() {
+                    out[r * d + feature] = T::from_f64(v);
+                    sums[r] += l;
                 }
             }
             ladj.iter_mut()

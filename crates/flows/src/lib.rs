@@ -67,6 +67,7 @@ mod spline_transformer;
 mod transformer;
 mod transformer_registry;
 mod transformer_spec;
+mod vector_exp;
 
 pub use affine_transformer::AffineTransformer;
 pub use batch_norm::BatchNorm;

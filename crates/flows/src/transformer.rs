@@ -93,6 +93,32 @@ pub trait ScalarTransformer: Send + Sync {
     /// Data side → base side: `(u, log|∂u/∂y|)` given the coordinate's `k` raw parameters.
     fn inverse_one(&self, y: f64, params: &[f64]) -> (f64, f64);
 
+    /// [`forward_one`](Self::forward_one) over many values of one coordinate: `u[r]` with raw
+    /// parameters `params[p][r]`, into `y[r]` and `log_derivative[r]` (all slices of one length).
+    /// The default calls `forward_one` value by value; a transformer may vectorise it (the
+    /// affine one does), as long as the values agree to rounding.
+    fn forward_many(
+        &self,
+        u: &[f64],
+        params: &[&[f64]],
+        y: &mut [f64],
+        log_derivative: &mut [f64],
+    ) {
+        one_by_one(u, params, y, log_derivative, |v, p| self.forward_one(v, p));
+    }
+
+    /// [`inverse_one`](Self::inverse_one) over many values of one coordinate, as
+    /// [`forward_many`](Self::forward_many).
+    fn inverse_many(
+        &self,
+        y: &[f64],
+        params: &[&[f64]],
+        u: &mut [f64],
+        log_derivative: &mut [f64],
+    ) {
+        one_by_one(y, params, u, log_derivative, |v, p| self.inverse_one(v, p));
+    }
+
     /// The forward map with its first partial derivatives, when the transformer provides them
     /// (the default provides none: `None`).
     ///
@@ -132,6 +158,24 @@ pub trait ScalarTransformer: Send + Sync {
         let (_, log_derivative) = self.forward_partials_one(u, params, d_value, d_log)?;
         invert_partials(d_value, d_log);
         Some((u, -log_derivative))
+    }
+}
+
+/// The default of [`ScalarTransformer::forward_many`] / [`ScalarTransformer::inverse_many`]: `map`
+/// value by value.
+fn one_by_one(
+    known: &[f64],
+    params: &[&[f64]],
+    mapped: &mut [f64],
+    log_derivative: &mut [f64],
+    map: impl Fn(f64, &[f64]) -> (f64, f64),
+) {
+    let mut theta = vec![0.0; params.len()];
+    for (r, ((&v, out), log)) in known.iter().zip(mapped).zip(log_derivative).enumerate() {
+        for (t, p) in theta.iter_mut().zip(params) {
+            *t = p[r];
+        }
+        (*out, *log) = map(v, &theta);
     }
 }
 
