@@ -62,18 +62,20 @@ fn solve_as<T: HostFloat>(
                     let (start, rows) = (task * ROWS_PER_TASK, ladj.len());
                     let target = rows_of(&target_host, start, rows);
                     let context = context_host.as_ref().map(|c| rows_of(c, start, rows));
-                    let mut p = vec![0.0f64; k];
+                    let mut theta = vec![vec![0.0f64; rows]; k];
+                    // The transformer's column methods on the coordinate each step solves.
                     let column = |params: ArrayView2<'_, T>,
                                   targets: &[f64],
                                   values: &mut [f64],
                                   log_derivatives: &mut [f64]| {
-                        for (r, row) in params.columns().into_iter().enumerate() {
-                            p.iter_mut().zip(row).for_each(|(a, b)| *a = b.to_f64());
-                            (values[r], log_derivatives[r]) = if forward {
-                                scalar.forward_one(targets[r], &p)
-                            } else {
-                                scalar.inverse_one(targets[r], &p)
-                            };
+                        for (theta, row) in theta.iter_mut().zip(params.rows()) {
+                            theta.iter_mut().zip(row).for_each(|(a, b)| *a = b.to_f64());
+                        }
+                        let columns: Vec<&[f64]> = theta.iter().map(Vec::as_slice).collect();
+                        if forward {
+                            scalar.forward_many(targets, &columns, values, log_derivatives);
+                        } else {
+                            scalar.inverse_many(targets, &columns, values, log_derivatives);
                         }
                     };
                     solve_rows(&plan, target, context, out, ladj, column);
