@@ -5,7 +5,7 @@ use nflow_core::{FlowConfigError, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::transformer::{ElementwiseTransformer, ScalarTransformer, TransformerKind};
-use crate::vector_exp::exp_in_place;
+use crate::vector_math::exp_in_place;
 
 /// The affine transformer of MAF and IAF (Papamakarios et al. 2017; Kingma et al. 2016): two raw
 /// parameters per coordinate, a shift `μ` and a raw log-scale `r`,

@@ -67,7 +67,7 @@ mod spline_transformer;
 mod transformer;
 mod transformer_registry;
 mod transformer_spec;
-mod vector_exp;
+mod vector_math;
 
 pub use affine_transformer::AffineTransformer;
 pub use batch_norm::BatchNorm;
