@@ -153,7 +153,7 @@ fn forward_host<T: HostFloat>(
 ) -> ForwardHost<T> {
     let (n_in, n_out) = (plan.inputs(), plan.outputs());
     let x_gathered = match plan.row_order() {
-        Some(rows) if !sorted.input => Some(gather_columns(x, n_in, rows)),
+        Some(rows) if !sorted.input => Some(permute_columns(x, n_in, rows)),
         _ => None,
     };
     let x_sorted: &[T] = x_gathered.as_deref().unwrap_or(x);
@@ -190,7 +190,9 @@ fn forward_host<T: HostFloat>(
         }
     });
     let y = match plan.col_order() {
-        Some(cols) if !sorted.output => scatter_columns(&y, n_out, cols),
+        Some(_) if !sorted.output => {
+            permute_columns(&y, n_out, plan.col_positions().expect("with the order"))
+        }
         _ => y,
     };
     ForwardHost {
@@ -213,34 +215,44 @@ fn sorted_weight<T: HostFloat>(plan: &BlockPlan, weight: &[T]) -> Vec<T> {
             let first = plan.first_output(s);
             match plan.col_order() {
                 None => row[first..].copy_from_slice(&stored[first..]),
-                Some(cols) => {
-                    for (value, &c) in row[first..].iter_mut().zip(&cols[first..]) {
-                        *value = stored[c];
-                    }
-                }
+                Some(cols) => gather(&mut row[first..], stored, &cols[first..]),
             }
         });
     sorted
 }
 
-/// `[rows, n]` with column `s` of the result taken from column `source[s]` of `values`.
-fn gather_columns<T: HostFloat>(values: &[T], n: usize, source: &[usize]) -> Vec<T> {
-    let mut out = Vec::with_capacity(values.len());
-    for row in values.chunks(n.max(1)) {
-        out.extend(source.iter().map(|&c| row[c]));
+/// `[rows, n]` with column `j` of the result taken from column `source[j]` of `values`
+/// (`source`: a permutation of `0..n`, from a [`BlockPlan`]).
+fn permute_columns<T: HostFloat>(values: &[T], n: usize, source: &[usize]) -> Vec<T> {
+    let mut out = vec![T::zero(); values.len()];
+    for (out, row) in out.chunks_mut(n.max(1)).zip(values.chunks(n.max(1))) {
+        gather(out, row, source);
     }
     out
 }
 
-/// `[rows, n]` with column `s` of `values` written to column `target[s]` of the result.
-fn scatter_columns<T: HostFloat>(values: &[T], n: usize, target: &[usize]) -> Vec<T> {
-    let mut out = vec![T::zero(); values.len()];
-    for (out, row) in out.chunks_mut(n.max(1)).zip(values.chunks(n.max(1))) {
-        for (&value, &c) in row.iter().zip(target) {
-            out[c] = value;
-        }
-    }
-    out
+/// `out[j] = values[index[j]]` for every `j`, compiled for the CPU's widest SIMD (AVX-512 and
+/// AVX2 have gather instructions). `index` must hold entries of a [`BlockPlan`] permutation of
+/// `0..values.len()`.
+fn gather<T: HostFloat>(out: &mut [T], values: &[T], index: &[usize]) {
+    assert!(out.len() <= index.len(), "an index per output");
+    let bound = values.len();
+    assert!(
+        index.len() <= bound,
+        "indices of a permutation of the row's entries"
+    );
+    pulp::Arch::new().dispatch(
+        #[inline(always)]
+        || {
+            for (o, &i) in out.iter_mut().zip(index) {
+                debug_assert!(i < bound);
+                // SAFETY: a plan's orders and positions are permutations of `0..n` (built by
+                // sorting `0..n`, and inverting that), and every caller passes the `n` entries
+                // of a row as `values`, so `i < values.len()`.
+                *o = unsafe { *values.get_unchecked(i) };
+            }
+        },
+    );
 }
 
 /// Into how many parts each of `tasks` tasks is cut along a dimension of `len`: enough for about
@@ -387,7 +399,7 @@ impl<T: HostFloat + Element + 'static> Backward<Flex, 3> for BlockBackward<T> {
         let (n_in, n_out, batch) = (plan.inputs(), plan.outputs(), state.batch);
         let dy = host::<T>(&grad).expect("a contiguous gradient of the layer's float type");
         let dy_sorted = match plan.col_order() {
-            Some(cols) if !state.sorted.output => Some(gather_columns(dy, n_out, cols)),
+            Some(cols) if !state.sorted.output => Some(permute_columns(dy, n_out, cols)),
             _ => None,
         };
         let dys: &[T] = dy_sorted.as_deref().unwrap_or(dy);
@@ -401,7 +413,9 @@ impl<T: HostFloat + Element + 'static> Backward<Flex, 3> for BlockBackward<T> {
                 }
             }
             let db = match plan.col_order() {
-                Some(cols) if state.sorted.output => scatter_columns(&sums, n_out, cols),
+                Some(_) if state.sorted.output => {
+                    permute_columns(&sums, n_out, plan.col_positions().expect("with the order"))
+                }
                 _ => sums,
             };
             grads.register::<Flex>(node.id, flex_tensor(db, [n_out]));
@@ -438,7 +452,9 @@ impl<T: HostFloat + Element + 'static> Backward<Flex, 3> for BlockBackward<T> {
                 }
             });
             let dx = match plan.row_order() {
-                Some(rows) if !state.sorted.input => scatter_columns(&dx, n_in, rows),
+                Some(_) if !state.sorted.input => {
+                    permute_columns(&dx, n_in, plan.row_positions().expect("with the order"))
+                }
                 _ => dx,
             };
             grads.register::<Flex>(node.id, flex_tensor(dx, [batch, n_in]));
@@ -475,25 +491,29 @@ impl<T: HostFloat + Element + 'static> Backward<Flex, 3> for BlockBackward<T> {
                     )
                 }
             });
+            // Back to the stored layout, row by row: stored row `i` is sorted row
+            // `row_positions[i]`; in it, stored column `c` is sorted column `col_positions[c]`,
+            // kept from the row's first fed output on (the mask) and zero before.
             let mut dw = vec![T::zero(); n_in * n_out];
-            let target = SharedMut(dw.as_mut_ptr());
-            (0..n_in).into_par_iter().with_min_len(16).for_each(|s| {
-                let first = plan.first_output(s);
-                let source = &dw_sorted[s * n_out + first..(s + 1) * n_out];
-                // SAFETY: sorted row `s` maps to stored row `plan.row(s)`, a bijection, so each
-                // task writes its own row of `dw`, which has `n_out` elements.
-                let row = unsafe {
-                    std::slice::from_raw_parts_mut(target.get().add(plan.row(s) * n_out), n_out)
-                };
-                match plan.col_order() {
-                    None => row[first..].copy_from_slice(source),
-                    Some(cols) => {
-                        for (&g, &c) in source.iter().zip(&cols[first..]) {
-                            row[c] = g;
+            dw.par_chunks_mut(n_out.max(1))
+                .with_min_len(16)
+                .enumerate()
+                .for_each(|(i, row)| {
+                    let s = plan.row_positions().map_or(i, |positions| positions[i]);
+                    let first = plan.first_output(s);
+                    let source = &dw_sorted[s * n_out..(s + 1) * n_out];
+                    match plan.col_positions() {
+                        None => row[first..].copy_from_slice(&source[first..]),
+                        Some(positions) => {
+                            gather(row, source, positions);
+                            for (value, &t) in row.iter_mut().zip(positions) {
+                                if t < first {
+                                    *value = T::zero();
+                                }
+                            }
                         }
                     }
-                }
-            });
+                });
             grads.register::<Flex>(node.id, flex_tensor(dw, [n_in, n_out]));
         }
     }

@@ -36,6 +36,9 @@ pub struct BlockPlan {
     rows: Option<Vec<usize>>,
     /// `cols[t]`: the output (column of the stored weight) at sorted position `t`, or `None`.
     cols: Option<Vec<usize>>,
+    /// The inverse permutations: `row_positions[rows[s]] = s`, `col_positions[cols[t]] = t`.
+    row_positions: Option<Vec<usize>>,
+    col_positions: Option<Vec<usize>>,
     /// `first_output[s]`: the first sorted output that sorted input `s` feeds.
     first_output: Vec<usize>,
     /// Forward tasks: a sorted output range and how many sorted inputs it reads.
@@ -84,11 +87,25 @@ impl BlockPlan {
             .filter(|(_, first)| *first < outputs)
             .collect();
         let identity = |order: &[usize]| order.iter().enumerate().all(|(s, &i)| s == i);
+        let with_inverse = |order: Vec<usize>| {
+            if identity(&order) {
+                return (None, None);
+            }
+            let mut positions = vec![0; order.len()];
+            for (s, &i) in order.iter().enumerate() {
+                positions[i] = s;
+            }
+            (Some(order), Some(positions))
+        };
+        let (rows, row_positions) = with_inverse(rows);
+        let (cols, col_positions) = with_inverse(cols);
         Some(Self {
             inputs,
             outputs,
-            rows: (!identity(&rows)).then_some(rows),
-            cols: (!identity(&cols)).then_some(cols),
+            rows,
+            cols,
+            row_positions,
+            col_positions,
             first_output,
             forward,
             backward,
@@ -118,6 +135,17 @@ impl BlockPlan {
     /// `cols[t]`, the stored output at each sorted position, or `None` when they coincide.
     pub(crate) fn col_order(&self) -> Option<&[usize]> {
         self.cols.as_deref()
+    }
+
+    /// `positions[i]`, the sorted position of stored input `i` (the inverse of
+    /// [`row_order`](Self::row_order)), or `None` when they coincide.
+    pub(crate) fn row_positions(&self) -> Option<&[usize]> {
+        self.row_positions.as_deref()
+    }
+
+    /// `positions[c]`, the sorted position of stored output `c`, or `None` when they coincide.
+    pub(crate) fn col_positions(&self) -> Option<&[usize]> {
+        self.col_positions.as_deref()
     }
 
     /// The first sorted output that sorted input `s` feeds.
