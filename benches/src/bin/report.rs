@@ -432,7 +432,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     } else {
         md.push_str(&format!(
             "Peers measured in the same invocation (`bench_flows.py --peers {PEERS}`). The last column is \
-             **best peer time / nflow time**: above 1, nflow is faster than every peer.\n\n"
+             **best peer time / nflow time**: above 1, nflow is faster than every peer. nflow's \
+             matrix runs first and the peers' after it, some twenty minutes in all: on a machine whose \
+             speed drifts (a shared virtual machine) a ratio moves between runs, so compare runs \
+             (`docs/performance.md` keeps several) before trusting one near 1.\n\n"
         ));
     }
     md.push_str(
