@@ -21,8 +21,8 @@ const ROUNDING_SHIFT: f64 = 6_755_399_441_055_744.0;
 
 /// `ln 2` split so that `k·LN_2_HIGH` is exact for `|k| < 2¹¹` (the high part has 32 zero low
 /// bits) and `LN_2_HIGH + LN_2_LOW` is `ln 2` to about 10⁻²⁶.
-const LN_2_HIGH: f64 = 6.931_471_803_691_238_164_90e-1;
-const LN_2_LOW: f64 = 1.908_214_929_270_587_700_02e-10;
+const LN_2_HIGH: f64 = 0.693_147_180_369_123_8;
+const LN_2_LOW: f64 = 1.908_214_929_270_587_7e-10;
 
 /// Replaces every `x` in `values` by `e^x` (relative error about 2·10⁻¹⁶ against libm), with the
 /// argument clamped to `[−708, 709]`; NaN stays NaN.
