@@ -494,7 +494,11 @@ impl SplineTransformer {
         let shift = self.slope_scale();
         // Knot `index + offset` of each row: 0 for the bin's left slope, 1 for its right one.
         for (offset, theta, slope) in [(0, &theta0, &mut bins.d0), (1, &theta1, &mut bins.d1)] {
-            let mut q: Vec<f64> = theta.iter().map(|&t| t.min(30.0)).collect();
+            // `if`, not `min`: a NaN parameter must stay NaN, as in the scalar form.
+            let mut q: Vec<f64> = theta
+                .iter()
+                .map(|&t| if t > 30.0 { 30.0 } else { t })
+                .collect();
             exp_in_place(&mut q);
             q.iter_mut().for_each(|q| *q = 1.0 + shift * *q);
             let mut softplus = vec![0.0; n];
@@ -786,6 +790,23 @@ mod tests {
     use rand::{RngExt, SeedableRng};
 
     use super::*;
+
+    /// A NaN raw slope gives NaN in the column methods, as in the scalar ones.
+    #[test]
+    fn a_nan_slope_stays_nan_in_the_column_methods() {
+        let spline = SplineTransformer::default();
+        let k = spline.bins;
+        let mut params = vec![vec![0.0]; 3 * k - 1];
+        for slope in &mut params[2 * k..] {
+            slope[0] = f64::NAN;
+        }
+        let columns: Vec<&[f64]> = params.iter().map(Vec::as_slice).collect();
+        let (mut value, mut log) = (vec![0.0], vec![0.0]);
+        spline.forward_many(&[0.3], &columns, &mut value, &mut log);
+        let theta: Vec<f64> = params.iter().map(|p| p[0]).collect();
+        assert!(spline.forward_one(0.3, &theta).0.is_nan());
+        assert!(value[0].is_nan() && log[0].is_nan(), "{value:?} {log:?}");
+    }
 
     /// The column methods (vectorised exponentials and logarithms) agree with the value-by-value
     /// ones inside the bound, at its ends, outside it, and for raw slopes past the softplus

@@ -79,7 +79,9 @@ fn block_linear_as<T: HostFloat>(
     sorted: Sorted,
 ) -> Option<Tensor<2>> {
     let [batch, inputs] = x.dims();
-    if inputs != plan.inputs() || weight.dims() != [plan.inputs(), plan.outputs()] {
+    // An empty batch takes burn's path: the block products would offset pointers into empty
+    // buffers.
+    if batch == 0 || inputs != plan.inputs() || weight.dims() != [plan.inputs(), plan.outputs()] {
         return None;
     }
     if let (Ok(w), Ok(b)) = (
