@@ -52,6 +52,14 @@ impl AffineTransformer {
         2.0 * c / (1.0 + (-2.0 * raw / c).exp()) - c
     }
 
+    /// `(α, α'(r))` for raw log-scale `r`: `α = 2c·σ − c` and `α' = 4σ(1 − σ)` with
+    /// `σ = σ(2r/c)`, for the partial derivatives of both directions.
+    fn log_scale_and_slope(&self, raw: f64) -> (f64, f64) {
+        let c = self.log_scale_bound;
+        let sigma = 1.0 / (1.0 + (-2.0 * raw / c).exp());
+        (2.0 * c * sigma - c, 4.0 * sigma * (1.0 - sigma))
+    }
+
     /// [`log_scale_of`](Self::log_scale_of) over a column of raw parameters, into `out`.
     fn log_scales_into(&self, raw: &[f64], out: &mut [f64]) {
         let c = self.log_scale_bound;
@@ -164,10 +172,7 @@ impl ScalarTransformer for AffineTransformer {
         d_value: &mut [f64],
         d_log: &mut [f64],
     ) -> Option<(f64, f64)> {
-        let c = self.log_scale_bound;
-        let sigma = 1.0 / (1.0 + (-2.0 * params[1] / c).exp());
-        let log_scale = 2.0 * c * sigma - c;
-        let slope = 4.0 * sigma * (1.0 - sigma);
+        let (log_scale, slope) = self.log_scale_and_slope(params[1]);
         let scale = log_scale.exp();
         d_value[..3].copy_from_slice(&[scale, 1.0, u * scale * slope]);
         d_log[..3].copy_from_slice(&[0.0, 0.0, slope]);
@@ -184,10 +189,7 @@ impl ScalarTransformer for AffineTransformer {
         d_value: &mut [f64],
         d_log: &mut [f64],
     ) -> Option<(f64, f64)> {
-        let c = self.log_scale_bound;
-        let sigma = 1.0 / (1.0 + (-2.0 * params[1] / c).exp());
-        let log_scale = 2.0 * c * sigma - c;
-        let slope = 4.0 * sigma * (1.0 - sigma);
+        let (log_scale, slope) = self.log_scale_and_slope(params[1]);
         let inverse_scale = (-log_scale).exp();
         let u = (y - params[0]) * inverse_scale;
         d_value[..3].copy_from_slice(&[inverse_scale, -inverse_scale, -u * slope]);

@@ -14,7 +14,6 @@
 //! and the tasks write disjoint blocks of one buffer from several threads.
 #![allow(unsafe_code)]
 
-use std::any::TypeId;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -320,53 +319,30 @@ unsafe fn gemm_accumulate<T: HostFloat>(
     if m == 0 || n == 0 || k == 0 {
         return;
     }
-    // SAFETY: forwarded from the caller; `T` is `f32` or `f64`, both `gemm` scalars.
+    // SAFETY: forwarded from the caller; `T` is `f32` or `f64`, both `gemm` scalars (`gemm`
+    // dispatches on the type itself).
     unsafe {
-        if TypeId::of::<T>() == TypeId::of::<f32>() {
-            gemm::gemm::<f32>(
-                m,
-                n,
-                k,
-                dst.0.cast(),
-                dst.1,
-                dst.2,
-                true,
-                lhs.0.cast(),
-                lhs.1,
-                lhs.2,
-                rhs.0.cast(),
-                rhs.1,
-                rhs.2,
-                1.0,
-                1.0,
-                false,
-                false,
-                false,
-                gemm::Parallelism::None,
-            )
-        } else {
-            gemm::gemm::<f64>(
-                m,
-                n,
-                k,
-                dst.0.cast(),
-                dst.1,
-                dst.2,
-                true,
-                lhs.0.cast(),
-                lhs.1,
-                lhs.2,
-                rhs.0.cast(),
-                rhs.1,
-                rhs.2,
-                1.0,
-                1.0,
-                false,
-                false,
-                false,
-                gemm::Parallelism::None,
-            )
-        }
+        gemm::gemm::<T>(
+            m,
+            n,
+            k,
+            dst.0,
+            dst.1,
+            dst.2,
+            true,
+            lhs.0,
+            lhs.1,
+            lhs.2,
+            rhs.0,
+            rhs.1,
+            rhs.2,
+            T::one(),
+            T::one(),
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        )
     }
 }
 
