@@ -3,7 +3,7 @@
 
 use burn::tensor::{DType, Tensor, TensorData};
 use ndarray::Array2;
-use nflow_made::{DegreeSortedMade, HostFloat, Made, host_matrix};
+use nflow_made::{HostFloat, Made, host_matrix};
 use rayon::prelude::*;
 
 use crate::incremental_inversion::{ROWS_PER_TASK, rows_of};
@@ -34,7 +34,7 @@ fn one_pass_as<T: HostFloat>(
     transformer: &dyn ScalarTransformer,
     forward: bool,
 ) -> Option<(Tensor<2>, Tensor<1>)> {
-    let plan = DegreeSortedMade::<T>::new(made)?;
+    let plan = made.degree_sorted::<T>()?;
     let device = input.device();
     let [n, d] = input.dims();
     let k = plan.params_per_dim();

@@ -42,7 +42,7 @@ fn solve_as<T: HostFloat>(
     transformer: &dyn ElementwiseTransformer,
     forward: bool,
 ) -> Option<(Tensor<2>, Tensor<1>)> {
-    let plan = DegreeSortedMade::<T>::new(made)?;
+    let plan = made.degree_sorted::<T>()?;
     let device = target.device();
     let [n, d] = target.dims();
     let target_host = host_matrix::<T>(target.clone());

@@ -34,6 +34,7 @@ mod mask;
 mod mask_set;
 mod masked_linear;
 mod ordering;
+mod packed_cache;
 
 pub use activation::Activation;
 pub use bernoulli_made::{BernoulliMade, BernoulliMadeConfig};

@@ -13,8 +13,11 @@ use nflow_core::validate::{check_context, check_matrix};
 use crate::block_linear::{Sorted, block_linear};
 use crate::block_plan::BlockPlan;
 use crate::config::MadeConfig;
+use crate::degree_sorted::DegreeSortedMade;
+use crate::host_float::HostFloat;
 use crate::mask_set::{MaskSet, PURPOSE_WEIGHTS, derive_seed};
 use crate::masked_linear::MaskedLinear;
+use crate::packed_cache::{PackedCache, flex_sources};
 use nflow_core::MadeError;
 
 /// File name of a saved MADE's configuration (with format version and weights checksum) inside
@@ -61,6 +64,9 @@ pub struct Made {
     /// [`Made::with_raw_masks`]).
     #[module(skip)]
     blocks: Option<MadeBlocks>,
+    /// The degree-sorted packing of the weights, reused while they are unchanged.
+    #[module(skip)]
+    packed: PackedCache,
 }
 
 /// The [`BlockPlan`] of every layer: main path first to last, then the direct layer.
@@ -148,6 +154,7 @@ impl Made {
             mask_sets,
             masks_follow_degrees: true,
             blocks,
+            packed: PackedCache::default(),
         })
     }
 
@@ -346,6 +353,24 @@ impl Made {
         self.direct.as_ref()
     }
 
+    /// The degree-sorted packing of this network in `T` ([`DegreeSortedMade::new`]), reused
+    /// from the last call while the weights are the same `flex` tensors (a trained model
+    /// evaluated again and again packs once); rebuilt when they changed, and built afresh every
+    /// time on other backends. `None` when the masks do not follow the degrees.
+    pub fn degree_sorted<T: HostFloat + 'static>(&self) -> Option<Arc<DegreeSortedMade<T>>> {
+        let layers = self.layers().into_iter().chain(self.direct_layer());
+        let (weights, biases): (Vec<Tensor<2>>, Vec<Tensor<1>>) =
+            layers.map(|layer| (layer.weight(), layer.bias())).unzip();
+        match (flex_sources(&weights), flex_sources(&biases)) {
+            (Some(mut sources), Some(biases)) => {
+                sources.extend(biases);
+                self.packed
+                    .get_or_build(sources, || DegreeSortedMade::<T>::new(self))
+            }
+            _ => DegreeSortedMade::<T>::new(self).map(Arc::new),
+        }
+    }
+
     /// Switches every layer to mask set `index`, keeping the weights.
     ///
     /// # Errors
@@ -364,6 +389,7 @@ impl Made {
         self.config.mask_set = index;
         self.masks_follow_degrees = true;
         self.blocks = MadeBlocks::new(&set, self.config.residual);
+        self.packed = PackedCache::default();
         Ok(self)
     }
 
@@ -385,6 +411,7 @@ impl Made {
         self.output_layer = self.output_layer.with_mask(&masks[n - 1]);
         self.masks_follow_degrees = false;
         self.blocks = None;
+        self.packed = PackedCache::default();
         self
     }
 
