@@ -353,9 +353,32 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .map(|n| n.to_string())
             .unwrap_or_else(|_| "?".into())
     });
+    let python = args.peer_python.clone().unwrap_or_else(default_peer_python);
+    let mut peer_note = String::new();
+    let mut peers: HashMap<(String, String, usize, usize), f64> = HashMap::new();
+    if args.no_peers {
+        peer_note = "Peers skipped (`--no-peers`).".into();
+    } else if !python.exists() {
+        peer_note = format!(
+            "No peer virtualenv at `{}`: create it with `bash ../shared/peer/setup.sh` (about 2.5 GB, \
+             1-2 minutes), then rerun this command to get nflow/zuko and nflow/nflows ratios.",
+            python.display()
+        );
+        eprintln!("{peer_note}");
+    }
+    let peer_ops: Vec<&str> = Op::ALL
+        .iter()
+        .filter_map(|op| op.peer_name())
+        .filter(|name| args.ops.is_empty() || args.ops.iter().any(|o| o == name))
+        .collect();
+
+    // Config by config: nflow's cells, then the peers' cells of the same config, so that the two
+    // sides of a ratio are measured minutes apart rather than the whole matrix apart.
     let started = Instant::now();
+    let mut nflow_seconds = 0.0;
     let mut results = Vec::new();
     for &(d, h) in &configs {
+        let nflow_started = Instant::now();
         for op in Op::ALL {
             if !args.ops.is_empty() && !args.ops.iter().any(|o| o == op.name()) {
                 continue;
@@ -370,28 +393,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             );
             results.push(m);
         }
-    }
-    let nflow_seconds = started.elapsed().as_secs_f64();
-
-    let python = args.peer_python.clone().unwrap_or_else(default_peer_python);
-    let mut peer_note = String::new();
-    let mut peers: HashMap<(String, String, usize, usize), f64> = HashMap::new();
-    if args.no_peers {
-        peer_note = "Peers skipped (`--no-peers`).".into();
-    } else if !python.exists() {
-        peer_note = format!(
-            "No peer virtualenv at `{}`: create it with `bash ../shared/peer/setup.sh` (about 2.5 GB, \
-             1-2 minutes), then rerun this command to get nflow/zuko and nflow/nflows ratios.",
-            python.display()
-        );
-        eprintln!("{peer_note}");
-    } else {
-        let op_names: Vec<&str> = Op::ALL
-            .iter()
-            .filter_map(|op| op.peer_name())
-            .filter(|name| args.ops.is_empty() || args.ops.iter().any(|o| o == name))
-            .collect();
-        match run_peers(&python, &args.peer_script, &configs, &op_names) {
+        nflow_seconds += nflow_started.elapsed().as_secs_f64();
+        if !peer_note.is_empty() || peer_ops.is_empty() {
+            continue;
+        }
+        match run_peers(&python, &args.peer_script, &[(d, h)], &peer_ops) {
             Ok(lines) => {
                 for p in lines {
                     peers.insert(
@@ -406,6 +412,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     }
+    let total_minutes = started.elapsed().as_secs_f64() / 60.0;
 
     // The table.
     let peer = |name: &str, op: Op, d: usize, h: usize| -> Option<f64> {
@@ -432,10 +439,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     } else {
         md.push_str(&format!(
             "Peers measured in the same invocation (`bench_flows.py --peers {PEERS}`). The last column is \
-             **best peer time / nflow time**: above 1, nflow is faster than every peer. nflow's \
-             matrix runs first and the peers' after it, some twenty minutes in all: on a machine whose \
-             speed drifts (a shared virtual machine) a ratio moves between runs, so compare runs \
-             (`docs/performance.md` keeps several) before trusting one near 1.\n\n"
+             **best peer time / nflow time**: above 1, nflow is faster than every peer. The run goes \
+             config by config: nflow's cells of a config, then the peers' cells of the same config \
+             ({total_minutes:.0} minutes in all), so the two sides of a ratio are minutes apart; on a \
+             machine whose speed drifts (a shared virtual machine) a ratio still moves between runs, \
+             so compare runs (`docs/performance.md` keeps several) before trusting one near 1.\n\n"
         ));
     }
     md.push_str(
