@@ -3,10 +3,11 @@
 //!
 //! A spline's tensor form is dozens of small ops per layer (stacks, softmaxes, cumulative sums,
 //! gathers, masks), each recorded on the autodiff tape and each with its backward. On the CPU it
-//! is cheaper to compute the map and its partial derivatives per value on the host
-//! ([`ScalarTransformer::forward_partials_one`]) and register two operations, the mapped values
-//! and the summed log-derivatives, whose backward steps apply the chain rule through those
-//! partials in one pass over the rows:
+//! is cheaper to compute the map and its partial derivatives on the host
+//! ([`ScalarTransformer::forward_partials_many`], called on groups of whole rows: each row's
+//! parameters and partials are `k` contiguous runs of its `D` coordinates) and register two
+//! operations, the mapped values and the summed log-derivatives, whose backward steps apply the
+//! chain rule through those partials in one pass over the rows:
 //!
 //! ```text
 //! ∂L/∂θ_{r,p,i} = ∂L/∂out_{r,i} · ∂out_{r,i}/∂θ_{p,i},    ∂L/∂v_{r,i} = ∂L/∂out_{r,i} · ∂out_{r,i}/∂v_{r,i}
@@ -30,7 +31,7 @@ use nflow_made::{HostFloat, host_matrix};
 use rayon::prelude::*;
 
 use crate::incremental_inversion::ROWS_PER_TASK;
-use crate::transformer::ScalarTransformer;
+use crate::transformer::{ColumnPartials, ScalarTransformer};
 
 /// Applies the transformer in direction `forward` to `input` (`[n, D]`) given the MADE's output
 /// `params` (`[n, k·D]`, parameter-major: column `p·D + i` is parameter `p` of coordinate `i`),
@@ -112,6 +113,10 @@ impl<T: HostFloat> Partials<T> {
     }
 }
 
+/// Values per call of the column partials (whole rows, at least one): enough to amortise a
+/// call's set-up, few enough to stay in the nearer caches.
+const COLUMN_VALUES: usize = 256;
+
 fn partials_as<T: HostFloat>(
     params: Tensor<2>,
     input: Tensor<2>,
@@ -136,34 +141,66 @@ fn partials_as<T: HostFloat>(
         .enumerate()
         .for_each(|(task, out)| {
             let start = task * ROWS_PER_TASK;
-            let (mut theta, mut d_value, mut d_log) =
-                (vec![0.0; k], vec![0.0; k + 1], vec![0.0; k + 1]);
-            for (r, sum_out) in out.log_derivative.iter_mut().enumerate() {
-                let params_row = &params_host[(start + r) * k * d..][..k * d];
-                let input_row = &input_host[(start + r) * d..][..d];
-                let mut sum = 0.0;
-                for (i, known) in input_row.iter().enumerate() {
-                    for (p, t) in theta.iter_mut().enumerate() {
-                        *t = params_row[p * d + i].to_f64();
-                    }
-                    let known = known.to_f64();
-                    let (value, log_derivative) = if forward {
-                        transformer.forward_partials_one(known, &theta, &mut d_value, &mut d_log)
-                    } else {
-                        transformer.inverse_partials_one(known, &theta, &mut d_value, &mut d_log)
-                    }
-                    .expect("the probe found partials");
-                    out.mapped[r * d + i] = T::from_f64(value);
-                    out.value_by_input[r * d + i] = T::from_f64(d_value[0]);
-                    out.log_by_input[r * d + i] = T::from_f64(d_log[0]);
+            let rows = out.log_derivative.len();
+            // Whole rows at a time, about `COLUMN_VALUES` values per call.
+            let group = (COLUMN_VALUES / d.max(1)).clamp(1, rows.max(1));
+            let mut column = ColumnPartials::default();
+            let (mut known, mut theta) = (Vec::new(), Vec::new());
+            for first in (0..rows).step_by(group) {
+                let (g, row0) = ((rows - first).min(group), start + first);
+                let n = g * d;
+                // The group's values as one column: `known[r·D + i]`, and per parameter `p` the
+                // slice `theta[p·n..][..n]` gathered from each row's parameter-major block.
+                known.clear();
+                known.extend(
+                    input_host[row0 * d..(row0 + g) * d]
+                        .iter()
+                        .map(|x| x.to_f64()),
+                );
+                theta.clear();
+                theta.resize(k * n, 0.0);
+                for r in 0..g {
+                    let row = &params_host[(row0 + r) * k * d..][..k * d];
                     for p in 0..k {
-                        let at = r * k * d + p * d + i;
-                        out.value_by_params[at] = T::from_f64(d_value[1 + p]);
-                        out.log_by_params[at] = T::from_f64(d_log[1 + p]);
+                        let target = &mut theta[p * n + r * d..][..d];
+                        for (t, x) in target.iter_mut().zip(&row[p * d..(p + 1) * d]) {
+                            *t = x.to_f64();
+                        }
                     }
-                    sum += log_derivative;
                 }
-                *sum_out = T::from_f64(sum);
+                let columns: Vec<&[f64]> = theta.chunks(n.max(1)).collect();
+                if forward {
+                    transformer.forward_partials_many(&known, &columns, &mut column)
+                } else {
+                    transformer.inverse_partials_many(&known, &columns, &mut column)
+                }
+                .expect("the probe found partials");
+                let to_t = |targets: &mut [T], source: &[f64]| {
+                    for (t, &v) in targets.iter_mut().zip(source) {
+                        *t = T::from_f64(v);
+                    }
+                };
+                let values = first * d..(first + g) * d;
+                to_t(&mut out.mapped[values.clone()], &column.mapped);
+                to_t(
+                    &mut out.value_by_input[values.clone()],
+                    &column.d_value[..n],
+                );
+                to_t(&mut out.log_by_input[values], &column.d_log[..n]);
+                for r in 0..g {
+                    let row = (first + r) * k * d;
+                    for p in 0..k {
+                        let from = (1 + p) * n + r * d..(1 + p) * n + (r + 1) * d;
+                        let to = row + p * d..row + (p + 1) * d;
+                        to_t(
+                            &mut out.value_by_params[to.clone()],
+                            &column.d_value[from.clone()],
+                        );
+                        to_t(&mut out.log_by_params[to], &column.d_log[from]);
+                    }
+                    let logs = &column.log_derivative[r * d..(r + 1) * d];
+                    out.log_derivative[first + r] = T::from_f64(logs.iter().sum());
+                }
             }
         });
     let (tracked_params, tracked_input) = (flex_tracked(&params)?, flex_tracked(&input)?);

@@ -63,6 +63,7 @@ mod masked_autoregressive;
 mod one_pass;
 mod orientation;
 mod permutation;
+mod spline_column_partials;
 mod spline_transformer;
 mod transformer;
 mod transformer_registry;
@@ -86,7 +87,7 @@ pub use orientation::Orientation;
 pub use permutation::{Permutation, PermutationKind};
 pub use spline_transformer::SplineTransformer;
 pub use transformer::{
-    ElementwiseTransformer, ScalarTransformer, TransformerKind, invert_partials,
+    ColumnPartials, ElementwiseTransformer, ScalarTransformer, TransformerKind, invert_partials,
 };
 pub use transformer_registry::{register_transformer, registered_transformers};
 pub use transformer_spec::TransformerSpec;

@@ -7,7 +7,7 @@ use nflow_core::{FlowConfigError, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::transformer::{
-    ElementwiseTransformer, ScalarTransformer, TransformerKind, invert_partials,
+    ColumnPartials, ElementwiseTransformer, ScalarTransformer, TransformerKind,
 };
 use crate::vector_math::{exp_in_place, ln_into};
 
@@ -343,7 +343,7 @@ impl SplineTransformer {
 
     /// `e^c = e^{1−m} − 1` for the shift `c` of [`slope_shift`](Self::slope_shift): the slope
     /// is `m + ln(1 + e^c·e^θ)`, one exponential and one logarithm per knot.
-    fn slope_scale(&self) -> f64 {
+    pub(crate) fn slope_scale(&self) -> f64 {
         (1.0 - self.min_derivative).exp() - 1.0
     }
 
@@ -405,7 +405,7 @@ struct ColumnBins {
 impl SplineTransformer {
     /// The softmax exponentials of `K` raw columns, `[K][n]` flattened, and their row sums: one
     /// vectorised exponential over all of them.
-    fn column_exps(raw: &[&[f64]], n: usize) -> (Vec<f64>, Vec<f64>) {
+    pub(crate) fn column_exps(raw: &[&[f64]], n: usize) -> (Vec<f64>, Vec<f64>) {
         let mut max = vec![f64::NEG_INFINITY; n];
         for column in raw {
             for (m, &v) in max.iter_mut().zip(*column) {
@@ -601,7 +601,7 @@ impl ScalarTransformer for SplineTransformer {
         d_value: &mut [f64],
         d_log: &mut [f64],
     ) -> Option<(f64, f64)> {
-        Some(self.partials(u, params, false, d_value, d_log))
+        Some(self.partials_one(u, params, false, d_value, d_log))
     }
 
     fn inverse_partials_one(
@@ -611,7 +611,27 @@ impl ScalarTransformer for SplineTransformer {
         d_value: &mut [f64],
         d_log: &mut [f64],
     ) -> Option<(f64, f64)> {
-        Some(self.partials(y, params, true, d_value, d_log))
+        Some(self.partials_one(y, params, true, d_value, d_log))
+    }
+
+    fn forward_partials_many(
+        &self,
+        u: &[f64],
+        params: &[&[f64]],
+        out: &mut ColumnPartials,
+    ) -> Option<()> {
+        self.partials_column(u, params, false, out);
+        Some(())
+    }
+
+    fn inverse_partials_many(
+        &self,
+        y: &[f64],
+        params: &[&[f64]],
+        out: &mut ColumnPartials,
+    ) -> Option<()> {
+        self.partials_column(y, params, true, out);
+        Some(())
     }
 
     fn inverse_one(&self, y: f64, params: &[f64]) -> (f64, f64) {
@@ -627,157 +647,13 @@ impl ScalarTransformer for SplineTransformer {
 /// The position `ξ ∈ [0, 1]` in a bin (height `h`, slope ratio `s = h/w`, end slopes `δ_0`,
 /// `δ_1`) at which the spline has risen `dy` above the bin's bottom knot: the root of the
 /// quadratic in the stable form `ξ = 2c / (−b − √(b² − 4ac))`.
-fn bin_position(dy: f64, h: f64, s: f64, d0: f64, d1: f64) -> f64 {
+pub(crate) fn bin_position(dy: f64, h: f64, s: f64, d0: f64, d1: f64) -> f64 {
     let sum = d1 + d0 - 2.0 * s;
     let a = h * (s - d0) + dy * sum;
     let b = h * d0 - dy * sum;
     let c = -s * dy;
     let discriminant = (b * b - 4.0 * a * c).max(0.0);
     2.0 * c / (-b - discriminant.sqrt())
-}
-
-/// The softmax of `raw` into `out` (the same length), with each exponential once.
-fn softmax_into(raw: &[f64], out: &mut [f64]) {
-    let max = raw.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let mut sum = 0.0;
-    for (e, r) in out.iter_mut().zip(raw) {
-        *e = (r - max).exp();
-        sum += *e;
-    }
-    out.iter_mut().for_each(|e| *e /= sum);
-}
-
-/// The gradient with respect to raw softmax inputs `θ` of a function of the sizes
-/// `size_j = c·softmax(θ)_j + const` whose gradient with respect to the sizes is `a` for
-/// `j < index`, `b` at `index` and 0 above (a bin's left edge is the sum of the sizes below it):
-/// `∂f/∂θ_i = c·σ_i·(g_i − Σ_j g_j σ_j)`, written into `out`.
-fn softmax_backward(sigma: &[f64], c: f64, index: usize, a: f64, b: f64, out: &mut [f64]) {
-    let below: f64 = sigma[..index].iter().sum();
-    let mean = a * below + b * sigma[index];
-    for (i, (o, &s)) in out.iter_mut().zip(sigma).enumerate() {
-        let g = match i.cmp(&index) {
-            std::cmp::Ordering::Less => a,
-            std::cmp::Ordering::Equal => b,
-            std::cmp::Ordering::Greater => 0.0,
-        };
-        *o = c * s * (g - mean);
-    }
-}
-
-impl SplineTransformer {
-    /// The partial derivatives by hand, in the notation of [`SplineTransformer`]: first with
-    /// respect to the bin's local quantities (`ξ`, `s`, `h_k`, `δ_k`, `δ_{k+1}`), then through
-    /// `ξ = (u − x_k)/w_k` and `s = h_k/w_k` to the knots and sizes, through the cumulative
-    /// sums and softmaxes to the raw widths and heights, and through the softplus to the raw
-    /// slopes. Outside `[−B, B]`: `y = u`, `ℓ = 0`.
-    ///
-    /// `inverse`: `v` is the data side `y`; the bin is found among the heights, `ξ` by the
-    /// quadratic's root, and the forward partials at the solution are turned into the inverse's
-    /// ([`invert_partials`]), all from one evaluation of the softmaxes.
-    fn partials(
-        &self,
-        v: f64,
-        params: &[f64],
-        inverse: bool,
-        d_value: &mut [f64],
-        d_log: &mut [f64],
-    ) -> (f64, f64) {
-        let k = self.bins;
-        d_value.fill(0.0);
-        d_log.fill(0.0);
-        if !(-self.bound..=self.bound).contains(&v) {
-            d_value[0] = 1.0;
-            return (v, 0.0);
-        }
-        let mut stack = [0.0f64; 128];
-        let mut heap = Vec::new();
-        let sigmas: &mut [f64] = if 2 * k <= stack.len() {
-            &mut stack[..2 * k]
-        } else {
-            heap.resize(2 * k, 0.0);
-            &mut heap
-        };
-        let (sigma_w, sigma_h) = sigmas.split_at_mut(k);
-        softmax_into(&params[..k], sigma_w);
-        softmax_into(&params[k..2 * k], sigma_h);
-        let scale = 2.0 * self.bound;
-        let c_w = scale * (1.0 - k as f64 * self.min_bin_width);
-        let c_h = scale * (1.0 - k as f64 * self.min_bin_height);
-        // The bin holding `v`: the same search as `scalar_bin_edge`.
-        let (mut index, mut x, mut y_k) = (0, -self.bound, -self.bound);
-        let (mut w, mut h);
-        loop {
-            w = scale * self.min_bin_width + c_w * sigma_w[index];
-            h = scale * self.min_bin_height + c_h * sigma_h[index];
-            let edge = if inverse { y_k + h } else { x + w };
-            if index == k - 1 || v < edge {
-                break;
-            }
-            x += w;
-            y_k += h;
-            index += 1;
-        }
-        let slopes = &params[2 * k..];
-        let slope_scale = self.slope_scale();
-        let (d0, d0_raw) = self.scalar_slope(slopes, index, slope_scale);
-        let (d1, d1_raw) = self.scalar_slope(slopes, index + 1, slope_scale);
-
-        let s = h / w;
-        let xi = if inverse {
-            bin_position(v - y_k, h, s, d0, d1)
-        } else {
-            (v - x) / w
-        };
-        let a = xi * (1.0 - xi);
-        let spread = d0 + d1 - 2.0 * s;
-        let numerator = h * (s * xi * xi + d0 * a);
-        let denominator = s + spread * a;
-        let q = d1 * xi * xi + 2.0 * s * a + d0 * (1.0 - xi) * (1.0 - xi);
-        let ratio = numerator / denominator;
-        let value = y_k + ratio;
-        let log_derivative = (s * s * q / (denominator * denominator)).ln();
-
-        // Local partials of `y − y_k` (v_*) and `ℓ` (l_*), holding the others fixed.
-        let denominator_xi = spread * (1.0 - 2.0 * xi);
-        let v_xi =
-            (h * (2.0 * s * xi + d0 * (1.0 - 2.0 * xi)) - ratio * denominator_xi) / denominator;
-        let v_s = (h * xi * xi - ratio * (1.0 - 2.0 * a)) / denominator;
-        let v_h = (s * xi * xi + d0 * a) / denominator;
-        let v_d0 = (h - ratio) * a / denominator;
-        let v_d1 = -ratio * a / denominator;
-        let l_xi = 2.0 * (d1 * xi + s * (1.0 - 2.0 * xi) - d0 * (1.0 - xi)) / q
-            - 2.0 * denominator_xi / denominator;
-        let l_s = 2.0 / s + 2.0 * a / q - 2.0 * (1.0 - 2.0 * a) / denominator;
-        let l_d0 = (1.0 - xi) * (1.0 - xi) / q - 2.0 * a / denominator;
-        let l_d1 = xi * xi / q - 2.0 * a / denominator;
-
-        let slope_at = |raw_slot: usize| 1 + 2 * k + raw_slot;
-        for (d, f_xi, f_s, f_h, f_y, f_d0, f_d1) in [
-            (&mut *d_value, v_xi, v_s, v_h, 1.0, v_d0, v_d1),
-            (&mut *d_log, l_xi, l_s, 0.0, 0.0, l_d0, l_d1),
-        ] {
-            d[0] = f_xi / w;
-            // Widths: `x_k` (every width below the bin) and `w_k` (through `ξ` and `s`).
-            let f_x = -f_xi / w;
-            let f_w = -(f_xi * xi + f_s * s) / w;
-            softmax_backward(sigma_w, c_w, index, f_x, f_w, &mut d[1..=k]);
-            // Heights: `y_k` (every height below the bin) and `h_k` (directly and through `s`).
-            let f_h_total = f_h + f_s / w;
-            softmax_backward(sigma_h, c_h, index, f_y, f_h_total, &mut d[1 + k..=2 * k]);
-            if index > 0 {
-                d[slope_at(index - 1)] = f_d0 * d0_raw;
-            }
-            if index + 1 < k {
-                d[slope_at(index)] = f_d1 * d1_raw;
-            }
-        }
-        if inverse {
-            invert_partials(d_value, d_log);
-            (xi * w + x, -log_derivative)
-        } else {
-            (value, log_derivative)
-        }
-    }
 }
 
 impl TransformerKind for SplineTransformer {

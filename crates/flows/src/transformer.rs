@@ -159,6 +159,89 @@ pub trait ScalarTransformer: Send + Sync {
         invert_partials(d_value, d_log);
         Some((u, -log_derivative))
     }
+
+    /// [`forward_partials_one`](Self::forward_partials_one) over many values of one coordinate:
+    /// `u[r]` with raw parameters `params[p][r]`, into `out` (see [`ColumnPartials`]). `None`
+    /// when the transformer provides no partials. The default calls `forward_partials_one` value
+    /// by value; a transformer may vectorise it (the spline does), as long as the values agree
+    /// to rounding.
+    fn forward_partials_many(
+        &self,
+        u: &[f64],
+        params: &[&[f64]],
+        out: &mut ColumnPartials,
+    ) -> Option<()> {
+        partials_one_by_one(u, params, out, |v, p, dv, dl| {
+            self.forward_partials_one(v, p, dv, dl)
+        })
+    }
+
+    /// [`inverse_partials_one`](Self::inverse_partials_one) over many values of one coordinate,
+    /// as [`forward_partials_many`](Self::forward_partials_many).
+    fn inverse_partials_many(
+        &self,
+        y: &[f64],
+        params: &[&[f64]],
+        out: &mut ColumnPartials,
+    ) -> Option<()> {
+        partials_one_by_one(y, params, out, |v, p, dv, dl| {
+            self.inverse_partials_one(v, p, dv, dl)
+        })
+    }
+}
+
+/// The results of [`ScalarTransformer::forward_partials_many`] /
+/// [`ScalarTransformer::inverse_partials_many`] for `n` values of one coordinate with `k` raw
+/// parameters each: the mapped values, the log-derivatives, and the partials of both, stored by
+/// partial: `d_value[j·n + r]` is the partial of value `r` with respect to the known side (`j = 0`)
+/// or raw parameter `j − 1`, as [`ScalarTransformer::forward_partials_one`] orders them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ColumnPartials {
+    /// Values per column `n`.
+    pub n: usize,
+    /// The mapped side, `n` values.
+    pub mapped: Vec<f64>,
+    /// The log-derivatives of the direction, `n` values.
+    pub log_derivative: Vec<f64>,
+    /// The partials of the mapped side, `(1 + k)·n` values.
+    pub d_value: Vec<f64>,
+    /// The partials of the log-derivative, `(1 + k)·n` values.
+    pub d_log: Vec<f64>,
+}
+
+impl ColumnPartials {
+    /// Sized for `n` values with `k` raw parameters each (reusing the buffers).
+    pub fn resize(&mut self, n: usize, k: usize) {
+        self.n = n;
+        self.mapped.resize(n, 0.0);
+        self.log_derivative.resize(n, 0.0);
+        self.d_value.resize((1 + k) * n, 0.0);
+        self.d_log.resize((1 + k) * n, 0.0);
+    }
+}
+
+/// The default of the column partials: `partials` value by value.
+fn partials_one_by_one(
+    known: &[f64],
+    params: &[&[f64]],
+    out: &mut ColumnPartials,
+    partials: impl Fn(f64, &[f64], &mut [f64], &mut [f64]) -> Option<(f64, f64)>,
+) -> Option<()> {
+    let (n, k) = (known.len(), params.len());
+    out.resize(n, k);
+    let mut theta = vec![0.0; k];
+    let (mut d_value, mut d_log) = (vec![0.0; 1 + k], vec![0.0; 1 + k]);
+    for (r, &v) in known.iter().enumerate() {
+        for (t, p) in theta.iter_mut().zip(params) {
+            *t = p[r];
+        }
+        (out.mapped[r], out.log_derivative[r]) = partials(v, &theta, &mut d_value, &mut d_log)?;
+        for (j, (&dv, &dl)) in d_value.iter().zip(&d_log).enumerate() {
+            out.d_value[j * n + r] = dv;
+            out.d_log[j * n + r] = dl;
+        }
+    }
+    Some(())
 }
 
 /// The default of [`ScalarTransformer::forward_many`] / [`ScalarTransformer::inverse_many`]: `map`
