@@ -22,7 +22,6 @@ use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
-use burn::backend::flex::FlexTensor;
 use burn::tensor::{DType, Tensor};
 use nflow_made::flex_host::{
     FlexAutodiff, flex_contiguous, flex_tensor, flex_tracked, flex_values,
@@ -211,22 +210,26 @@ fn partials_as<T: HostFloat>(
         value_by_params: host.value_by_params,
         log_by_params: host.log_by_params,
     });
-    let op = |output: FlexTensor, which: Output| match PartialsBackward::<T>::new(which)
+    // One operation with both results side by side, `[n, D + 1]` (the mapped values, then the
+    // summed log-derivative): its backward meets both upstream gradients at once and writes the
+    // parameters' gradient in one pass, instead of two gradients that burn would then add.
+    let mut joined = Vec::with_capacity(n * (d + 1));
+    for (mapped, &log) in host.mapped.chunks(d.max(1)).zip(&host.log_derivative) {
+        joined.extend_from_slice(&mapped[..d]);
+        joined.push(log);
+    }
+    let output = flex_tensor(joined, [n, d + 1]);
+    let joined = match PartialsBackward::<T>::default()
         .prepare::<NoCheckpointing>([tracked_params.node(), tracked_input.node()])
         .compute_bound()
         .stateful()
     {
-        OpsKind::Tracked(prep) => prep.finish(partials.clone(), output),
+        OpsKind::Tracked(prep) => prep.finish(partials, output),
         OpsKind::UnTracked(prep) => prep.finish(output),
     };
-    let mapped = Tensor::<2>::from_primitive::<FlexAutodiff>(op(
-        flex_tensor(host.mapped, [n, d]),
-        Output::Mapped,
-    ));
-    let log_derivative = Tensor::<1>::from_primitive::<FlexAutodiff>(op(
-        flex_tensor(host.log_derivative, [n]),
-        Output::LogDerivative,
-    ));
+    let joined = Tensor::<2>::from_primitive::<FlexAutodiff>(joined);
+    let mapped = joined.clone().slice([0..n, 0..d]);
+    let log_derivative = joined.slice([0..n, d..d + 1]).reshape([n]);
     Some((mapped, log_derivative))
 }
 
@@ -241,29 +244,14 @@ struct HostPartials<T> {
     log_by_params: Vec<T>,
 }
 
-/// Which output of the host transformer a backward step serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Output {
-    /// The mapped values `[n, D]`.
-    Mapped,
-    /// The summed log-derivatives `[n]`.
-    LogDerivative,
-}
-
-/// The backward step of one output: the chain rule through the stored partials, one pass over
-/// the rows, for the parameters (the MADE's output) and the input.
+/// The backward step of the host transformer: the chain rule through the stored partials, one
+/// pass over the rows, for the parameters (the MADE's output) and the input.
 #[derive(Debug)]
-struct PartialsBackward<T> {
-    which: Output,
-    float: std::marker::PhantomData<T>,
-}
+struct PartialsBackward<T>(std::marker::PhantomData<T>);
 
-impl<T> PartialsBackward<T> {
-    fn new(which: Output) -> Self {
-        Self {
-            which,
-            float: std::marker::PhantomData,
-        }
+impl<T> Default for PartialsBackward<T> {
+    fn default() -> Self {
+        Self(std::marker::PhantomData)
     }
 }
 
@@ -276,25 +264,27 @@ impl<T: HostFloat + 'static> Backward<Flex, 2> for PartialsBackward<T> {
         let grad = flex_values::<T>(&grad).expect("a gradient of the layer's float type");
         let partials = &*ops.state;
         let (n, d, k) = partials.shape;
-        // `∂L/∂out` for coordinate `i` of row `r`: the mapped value's own gradient, or the row's
-        // log-derivative gradient shared by all its coordinates.
-        let upstream = |r: usize, i: usize| match self.which {
-            Output::Mapped => grad[r * d + i],
-            Output::LogDerivative => grad[r],
-        };
-        let (by_params, by_input) = match self.which {
-            Output::Mapped => (&partials.value_by_params, &partials.value_by_input),
-            Output::LogDerivative => (&partials.log_by_params, &partials.log_by_input),
-        };
+        // Row `r` of the upstream gradient: `∂L/∂y_{r,i}` for the `D` mapped values, then
+        // `∂L/∂ℓ_r` for the row's summed log-derivative (shared by all its coordinates).
+        let upstream = |r: usize| grad[r * (d + 1)..(r + 1) * (d + 1)].split_at(d);
         if let Some(node) = node_params {
             let mut out = vec![T::zero(); n * k * d];
+            let by_params = partials
+                .value_by_params
+                .par_chunks((k * d).max(1))
+                .zip(partials.log_by_params.par_chunks((k * d).max(1)));
             out.par_chunks_mut((k * d).max(1))
-                .zip(by_params.par_chunks((k * d).max(1)))
+                .zip(by_params)
                 .enumerate()
-                .for_each(|(r, (out, partial))| {
-                    for (out, partial) in out.chunks_mut(d.max(1)).zip(partial.chunks(d.max(1))) {
-                        for (i, (o, &q)) in out.iter_mut().zip(partial).enumerate() {
-                            *o = upstream(r, i) * q;
+                .for_each(|(r, (out, (values, logs)))| {
+                    let (by_value, by_log) = upstream(r);
+                    let by_log = by_log[0];
+                    let per_param = values.chunks(d.max(1)).zip(logs.chunks(d.max(1)));
+                    for (out, (values, logs)) in out.chunks_mut(d.max(1)).zip(per_param) {
+                        for (((o, &g), &v), &l) in
+                            out.iter_mut().zip(by_value).zip(values).zip(logs)
+                        {
+                            *o = g * v + by_log * l;
                         }
                     }
                 });
@@ -302,7 +292,11 @@ impl<T: HostFloat + 'static> Backward<Flex, 2> for PartialsBackward<T> {
         }
         if let Some(node) = node_input {
             let out: Vec<T> = (0..n * d)
-                .map(|at| upstream(at / d.max(1), at % d.max(1)) * by_input[at])
+                .map(|at| {
+                    let (by_value, by_log) = upstream(at / d.max(1));
+                    by_value[at % d.max(1)] * partials.value_by_input[at]
+                        + by_log[0] * partials.log_by_input[at]
+                })
                 .collect();
             grads.register::<Flex>(node.id, flex_tensor(out, [n, d]));
         }
