@@ -75,8 +75,12 @@ impl SplineTransformer {
         let mut chain = [Chain::zeros(n), Chain::zeros(n)];
         chain[0].by_known.fill(1.0);
         let (mut below_w, mut below_h) = (vec![0.0; n], vec![0.0; n]);
+        let inside: Vec<bool> = v
+            .iter()
+            .map(|x| (-self.bound..=self.bound).contains(x))
+            .collect();
         for r in 0..n {
-            if !(-self.bound..=self.bound).contains(&v[r]) {
+            if !inside[r] {
                 out.mapped[r] = v[r];
                 continue;
             }
@@ -136,10 +140,6 @@ impl SplineTransformer {
             below_w[r] = (0..index).map(|i| sigma_w[i * n + r]).sum();
             below_h[r] = (0..index).map(|i| sigma_h[i * n + r]).sum();
         }
-        let inside: Vec<bool> = v
-            .iter()
-            .map(|x| (-self.bound..=self.bound).contains(x))
-            .collect();
         let widths = Softmax {
             sigma: &sigma_w,
             below: &below_w,
