@@ -282,7 +282,8 @@ impl Case {
                 .sample_unchecked(BATCH_EVAL, None, &mut self.rng)
                 .sum()
                 .into_scalar::<f64>(),
-            Op::MafTrainStep | Op::NsfTrainStep => {
+            // As `Trainer` runs a step: on the thread pool's workers (`on_workers`).
+            Op::MafTrainStep | Op::NsfTrainStep => nflow_core::on_workers(|| {
                 let loss = self
                     .flow
                     .log_prob_unchecked(self.x.clone(), None)
@@ -293,7 +294,7 @@ impl Case {
                 let optimizer = self.optimizer.as_mut().expect("training case");
                 self.flow = optimizer.step(1e-3, self.flow.clone(), grads);
                 value
-            }
+            }),
         }
     }
 }

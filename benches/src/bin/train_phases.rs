@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use burn::optim::{AdamConfig, GradientsParams};
 use clap::Parser;
-use nflow_core::Distribution;
+use nflow_core::{Distribution, on_workers};
 use nflow_train::FusedAdam;
 use rand::SeedableRng;
 
@@ -59,18 +59,25 @@ fn main() -> std::io::Result<()> {
     };
     let (mut forward, mut backward, mut step) = (vec![], vec![], vec![]);
     for i in 0..args.steps + 5 {
+        // Each phase on the pool's workers, as `Trainer` runs a whole step (`on_workers`).
         let t0 = Instant::now();
-        let loss = flow.log_prob_unchecked(x.clone(), None).mean().neg();
-        std::hint::black_box(loss.clone().into_scalar::<f64>());
+        let loss = on_workers(|| {
+            let loss = flow.log_prob_unchecked(x.clone(), None).mean().neg();
+            std::hint::black_box(loss.clone().into_scalar::<f64>());
+            loss
+        });
         let t1 = Instant::now();
-        let grads = GradientsParams::from_grads(loss.backward(), &flow);
+        let grads = on_workers(|| GradientsParams::from_grads(loss.backward(), &flow));
         let t2 = Instant::now();
-        flow = optimizer.step(1e-3, flow, grads);
-        // Wait for the update: read one parameter value back.
-        std::hint::black_box(
-            flow.log_prob_unchecked(x.clone().narrow(0, 0, 1), None)
-                .into_scalar::<f64>(),
-        );
+        flow = on_workers(|| {
+            let flow = optimizer.step(1e-3, flow, grads);
+            // Wait for the update: read one parameter value back.
+            std::hint::black_box(
+                flow.log_prob_unchecked(x.clone().narrow(0, 0, 1), None)
+                    .into_scalar::<f64>(),
+            );
+            flow
+        });
         let t3 = Instant::now();
         if i >= 5 {
             forward.push((t1 - t0).as_secs_f64() * 1e3);

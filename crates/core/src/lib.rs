@@ -59,6 +59,7 @@ mod standardize;
 pub mod testing;
 mod then;
 pub mod validate;
+mod workers;
 
 pub use affine::{ElementwiseAffine, ElementwiseAffineConfig};
 pub use bijector::Bijector;
@@ -80,6 +81,7 @@ pub use seed::derive_seed;
 pub use standard_normal::{StandardNormal, standard_normal_tensor};
 pub use standardize::{Standardize, Standardizer};
 pub use then::Then;
+pub use workers::on_workers;
 
 /// Re-export of the burn version nflow is built on, so users name the same types.
 pub use burn;

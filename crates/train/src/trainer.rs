@@ -385,10 +385,18 @@ impl Trainer {
             let context = train.context_batch(rows, &train_device);
             cursor += batch_size;
             model = prepare(model, TrainPhase::Step(step));
-            let loss = model.log_prob_unchecked(x, context.as_ref()).mean().neg();
             let lr = scheduler.step();
-            let loss_value = loss.clone().into_scalar::<f64>();
-            if !loss_value.is_finite() {
+            // The step on the pool's workers (`on_workers`): its parallel operations start there.
+            let (updated, loss_value) = nflow_core::on_workers(|| {
+                let loss = model.log_prob_unchecked(x, context.as_ref()).mean().neg();
+                let loss_value = loss.clone().into_scalar::<f64>();
+                if !loss_value.is_finite() {
+                    return (None, loss_value);
+                }
+                let grads = GradientsParams::from_grads(loss.backward(), &model);
+                (Some(optimizer.step(lr.clone(), model, grads)), loss_value)
+            });
+            let Some(updated) = updated else {
                 bar.abandon();
                 let progress = Progress::stopped(step, batch_size, start, train_seconds);
                 return Err(TrainFailure {
@@ -399,9 +407,8 @@ impl Trainer {
                     },
                     best: progress.finish(best, history, device).map(Box::new),
                 });
-            }
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optimizer.step(lr.clone(), model, grads);
+            };
+            model = updated;
             step += 1;
             window_loss += loss_value;
             window_steps += 1;
