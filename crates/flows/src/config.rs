@@ -78,7 +78,7 @@ pub struct AutoregressiveFlowConfig {
     #[config(default = "Activation::Relu")]
     pub activation: Activation,
     /// MADE hidden degree scheme.
-    #[config(default = "HiddenDegrees::Sequential")]
+    #[config(default = "HiddenDegrees::Sorted")]
     pub hidden_degrees: HiddenDegrees,
     /// MADEs with residual blocks.
     #[config(default = false)]

@@ -102,12 +102,16 @@ fn block_linear_as<T: HostFloat>(
             Some(gathered) => flex_tensor(gathered, [batch, plan.inputs()]),
             None => contiguous::<T>(x.primitive()),
         };
+        let w_sorted = match forward.w_sorted {
+            Some(gathered) => SortedWeight::Gathered(Arc::new(gathered)),
+            None => SortedWeight::Stored(contiguous::<T>(w.primitive())),
+        };
         let state = BlockState {
             plan: plan.clone(),
             sorted,
             batch,
             x_sorted,
-            w_sorted: Arc::new(forward.w_sorted),
+            w_sorted,
         };
         let result = match BlockBackward::<T>::default()
             .prepare::<NoCheckpointing>([x.node(), w.node(), b.node()])
@@ -137,11 +141,12 @@ fn block_linear_as<T: HostFloat>(
 }
 
 /// What the forward pass leaves for the backward: `x` with sorted columns when it had to be
-/// gathered (`None`: `x` itself is sorted), the sorted masked weights.
+/// gathered (`None`: `x` itself is sorted), the sorted masked weights when they had to be
+/// gathered (`None`: the stored weight is already sorted and zero where masked).
 struct ForwardHost<T> {
     y: Vec<T>,
     x_sorted: Option<Vec<T>>,
-    w_sorted: Vec<T>,
+    w_sorted: Option<Vec<T>>,
 }
 
 fn forward_host<T: HostFloat>(
@@ -158,7 +163,8 @@ fn forward_host<T: HostFloat>(
         _ => None,
     };
     let x_sorted: &[T] = x_gathered.as_deref().unwrap_or(x);
-    let w_sorted = sorted_weight(plan, weight);
+    let w_gathered = (!stored_is_sorted(plan, weight)).then(|| sorted_weight(plan, weight));
+    let w_sorted: &[T] = w_gathered.as_deref().unwrap_or(weight);
     let bias_sorted: Vec<T> = match plan.col_order() {
         Some(cols) => cols.iter().map(|&c| bias[c]).collect(),
         None => bias.to_vec(),
@@ -199,8 +205,26 @@ fn forward_host<T: HostFloat>(
     ForwardHost {
         y,
         x_sorted: x_gathered,
-        w_sorted,
+        w_sorted: w_gathered,
     }
+}
+
+/// Whether the stored weight can serve as the sorted one as it is: the plan keeps the stored
+/// order on both sides (hidden units stored by degree, [`HiddenDegrees::Sorted`]) and every masked
+/// weight is zero (as [`MaskedLinear::new`] leaves them and training keeps them: their gradient is
+/// zero). The check reads only the masked part of each row, `[0, first_output)`.
+///
+/// [`HiddenDegrees::Sorted`]: crate::HiddenDegrees::Sorted
+/// [`MaskedLinear::new`]: crate::MaskedLinear::new
+fn stored_is_sorted<T: HostFloat>(plan: &BlockPlan, weight: &[T]) -> bool {
+    if plan.row_order().is_some() || plan.col_order().is_some() {
+        return false;
+    }
+    let n_out = plan.outputs().max(1);
+    weight
+        .chunks(n_out)
+        .enumerate()
+        .all(|(s, row)| row[..plan.first_output(s)].iter().all(|&w| w == T::zero()))
 }
 
 /// The stored weight `[inputs, outputs]` gathered into the sorted layout, zero where masked.
@@ -346,6 +370,23 @@ unsafe fn gemm_accumulate<T: HostFloat>(
     }
 }
 
+/// The sorted masked weight the backward step multiplies by: gathered by the forward, or the
+/// stored weight itself when it already is (see [`stored_is_sorted`]).
+#[derive(Debug, Clone)]
+enum SortedWeight<T> {
+    Gathered(Arc<Vec<T>>),
+    Stored(FlexTensor),
+}
+
+impl<T: HostFloat> SortedWeight<T> {
+    fn values(&self) -> &[T] {
+        match self {
+            Self::Gathered(values) => values,
+            Self::Stored(tensor) => host(tensor).expect("a contiguous weight of the layer's type"),
+        }
+    }
+}
+
 /// What the backward step keeps from the forward.
 #[derive(Debug, Clone)]
 struct BlockState<T> {
@@ -353,7 +394,7 @@ struct BlockState<T> {
     sorted: Sorted,
     batch: usize,
     x_sorted: FlexTensor,
-    w_sorted: Arc<Vec<T>>,
+    w_sorted: SortedWeight<T>,
 }
 
 /// The backward step of [`block_linear`] for float type `T`.
@@ -402,7 +443,7 @@ impl<T: HostFloat + Element + 'static> Backward<Flex, 3> for BlockBackward<T> {
         if let Some(node) = node_x {
             let mut dx = vec![T::zero(); batch * n_in];
             let out = SharedMut(dx.as_mut_ptr());
-            let w = &state.w_sorted;
+            let w = state.w_sorted.values();
             let tasks = split_rows(plan.backward_tasks(), batch, work);
             run_tasks(&tasks, work, |((range, first), rows)| {
                 // dx[rows, range] = dy[rows, first..] · W[range, first..]ᵀ
@@ -469,6 +510,17 @@ impl<T: HostFloat + Element + 'static> Backward<Flex, 3> for BlockBackward<T> {
                     )
                 }
             });
+            // In the stored order already: zero the masked weights' gradients inside the tasks'
+            // blocks (the band between a block's first output and each row's own).
+            if plan.row_order().is_none() && plan.col_order().is_none() {
+                for (range, first) in plan.backward_tasks() {
+                    for s in range.clone() {
+                        dw_sorted[s * n_out..][*first..plan.first_output(s)].fill(T::zero());
+                    }
+                }
+                grads.register::<Flex>(node.id, flex_tensor(dw_sorted, [n_in, n_out]));
+                return;
+            }
             // Back to the stored layout, row by row: stored row `i` is sorted row
             // `row_positions[i]`; in it, stored column `c` is sorted column `col_positions[c]`,
             // kept from the row's first fed output on (the mask) and zero before.

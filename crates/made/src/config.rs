@@ -61,7 +61,7 @@ pub struct MadeConfig {
     #[config(default = "Ordering::Natural")]
     pub ordering: Ordering,
     /// The hidden degree scheme of mask set 0.
-    #[config(default = "HiddenDegrees::Sequential")]
+    #[config(default = "HiddenDegrees::Sorted")]
     pub hidden_degrees: HiddenDegrees,
     /// Seed for random orderings, random degrees, extra mask sets and weight initialisation.
     #[config(default = 0)]

@@ -15,6 +15,12 @@ pub enum HiddenDegrees {
     /// Cycled `lowest, …, D−1, lowest, …` in every layer: deterministic, and with every layer at
     /// least `D − lowest` wide, every output can depend on every earlier input.
     Sequential,
+    /// `Sequential`'s degrees in ascending order within each layer, so units of one degree sit
+    /// side by side. The same network up to the order of hidden units, but stored so that every
+    /// mask is block lower-triangular as it stands: the CPU block products then use the weights
+    /// in place instead of gathering them into that order on every call. The default for new
+    /// models (saved models name their scheme, so older files keep theirs).
+    Sorted,
     /// Drawn uniformly, layer by layer, from `[min degree of the layer below, D−1]` (the MADE
     /// paper's scheme; the first layer from `[lowest, D−1]`), from the MADE's seed.
     Random,
@@ -39,6 +45,9 @@ pub fn lowest_hidden_degree(features: usize, context_features: usize) -> usize {
 /// // With a context, degree-0 units carry it to the first feature's outputs.
 /// let degrees = hidden_degrees(HiddenDegrees::Sequential, &[4], 3, 0, 0);
 /// assert_eq!(degrees, vec![vec![0, 1, 2, 0]]);
+/// // The same degrees, each layer in ascending order.
+/// let degrees = hidden_degrees(HiddenDegrees::Sorted, &[5, 3], 3, 1, 0);
+/// assert_eq!(degrees, vec![vec![1, 1, 1, 2, 2], vec![1, 1, 2]]);
 /// ```
 pub fn hidden_degrees(
     scheme: HiddenDegrees,
@@ -57,6 +66,15 @@ pub fn hidden_degrees(
             .iter()
             .map(|&w| (0..w).map(|k| k % span + lowest).collect())
             .collect(),
+        HiddenDegrees::Sorted => {
+            hidden_degrees(HiddenDegrees::Sequential, widths, features, lowest, seed)
+                .into_iter()
+                .map(|mut layer| {
+                    layer.sort_unstable();
+                    layer
+                })
+                .collect()
+        }
         HiddenDegrees::Random => {
             let mut rng = StdRng::seed_from_u64(seed);
             let mut low = lowest;

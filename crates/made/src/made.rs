@@ -131,7 +131,7 @@ impl Made {
             }
         };
         let input_layer = MaskedLinear::new(&set.layer_masks[0], seed(0), 1.0, device);
-        let hidden_layers = (1..n - 1)
+        let hidden_layers: Vec<MaskedLinear> = (1..n - 1)
             .map(|i| MaskedLinear::new(&set.layer_masks[i], seed(i), block_scale(i), device))
             .collect();
         let output_layer = MaskedLinear::new(
@@ -144,6 +144,19 @@ impl Made {
             .direct_mask
             .as_ref()
             .map(|mask| MaskedLinear::new(mask, seed(n), config.output_init_scale, device));
+        // With one mask set, masked weights are never used: start them at zero (see
+        // `MaskedLinear::with_masked_weights_zeroed`). With several, each set uses others.
+        let zeroed = |layer: MaskedLinear| {
+            if mask_sets.len() == 1 {
+                layer.with_masked_weights_zeroed()
+            } else {
+                layer
+            }
+        };
+        let input_layer = zeroed(input_layer);
+        let hidden_layers = hidden_layers.into_iter().map(zeroed).collect();
+        let output_layer = zeroed(output_layer);
+        let direct = direct.map(zeroed);
         let blocks = MadeBlocks::new(set, config.residual);
         Ok(Self {
             input_layer,

@@ -60,7 +60,7 @@ impl MaskSet {
         };
         let lowest = lowest_hidden_degree(d, config.context_features);
         let needed = d.saturating_sub(lowest).max(1);
-        if scheme == HiddenDegrees::Sequential
+        if scheme != HiddenDegrees::Random
             && let Some((layer, &width)) = config
                 .hidden_sizes
                 .iter()

@@ -57,6 +57,16 @@ impl MaskedLinear {
         }
     }
 
+    /// The same layer with its masked weights set to zero. They take no part in `W ⊙ M` and get
+    /// zero gradients, so training keeps them zero; a MADE with one mask set starts this way,
+    /// which lets the CPU block products use its stored weights in place.
+    pub fn with_masked_weights_zeroed(mut self) -> Self {
+        // A fresh leaf (detached): on an autodiff device the product would otherwise stay in the
+        // first backward's graph.
+        self.weight = Param::from_tensor((self.weight.val() * self.mask.clone()).detach());
+        self
+    }
+
     /// `x (W ⊙ M) + b`.
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         linear(x, self.masked_weight(), Some(self.bias.val()))

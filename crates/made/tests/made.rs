@@ -98,6 +98,19 @@ fn checker_passes_across_the_configuration_space() {
     assert_eq!(case, 32);
 }
 
+/// Adds a constant to every float parameter.
+struct Shift(f64);
+
+impl burn::module::ModuleMapper for Shift {
+    fn map_float<const D: usize>(
+        &mut self,
+        param: burn::module::Param<Tensor<D>>,
+    ) -> burn::module::Param<Tensor<D>> {
+        let shift = self.0;
+        param.map(|t| t.add_scalar(shift))
+    }
+}
+
 #[test]
 fn checker_detects_a_broken_mask() {
     let device = device();
@@ -113,7 +126,8 @@ fn checker_detects_a_broken_mask() {
     let mut masks = made.mask_set().layer_masks.clone();
     let last = masks.len() - 1;
     masks[last].set(0, 0, true);
-    let broken = made.clone().with_raw_masks(&masks);
+    // A new MADE's masked weights are zero: give the opened connection a weight.
+    let broken = made.clone().with_raw_masks(&masks).map(&mut Shift(0.1));
     let violations = check_made(&broken, &x, None);
     assert!(
         !violations.is_empty(),
@@ -126,7 +140,7 @@ fn checker_detects_a_broken_mask() {
     // The same mistake in a hidden layer: unit 0 (degree 1) of layer 1 sees input 3 (degree 4).
     let mut masks = made.mask_set().layer_masks.clone();
     masks[0].set(3, 0, true);
-    let broken = made.with_raw_masks(&masks);
+    let broken = made.with_raw_masks(&masks).map(&mut Shift(0.1));
     let violations = check_made(&broken, &x, None);
     assert!(
         violations.iter().any(|v| v.input == 3 && v.output < 3),

@@ -33,10 +33,10 @@ pub fn layer(seed: u64, d: usize, depth: usize, output_scale: f64, device: &Devi
     let width = (d + 8).max(12);
     let residual = rng.random_bool(0.3);
     let context_features = if rng.random_bool(0.4) { 3 } else { 0 };
-    let degrees = if rng.random_bool(0.5) {
-        HiddenDegrees::Sequential
-    } else {
-        HiddenDegrees::Random
+    let degrees = match rng.random_range(0..3) {
+        0 => HiddenDegrees::Sequential,
+        1 => HiddenDegrees::Sorted,
+        _ => HiddenDegrees::Random,
     };
     let ordering = match rng.random_range(0..3) {
         0 => Ordering::Natural,

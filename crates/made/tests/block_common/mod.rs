@@ -18,10 +18,10 @@ pub fn random_made(seed: u64, d: usize, width: usize, device: &Device) -> (Strin
     let depth = rng.random_range(1..=3);
     let residual = rng.random_bool(0.3);
     let context = if rng.random_bool(0.4) { 3 } else { 0 };
-    let degrees = if rng.random_bool(0.5) {
-        HiddenDegrees::Sequential
-    } else {
-        HiddenDegrees::Random
+    let degrees = match rng.random_range(0..3) {
+        0 => HiddenDegrees::Sequential,
+        1 => HiddenDegrees::Sorted,
+        _ => HiddenDegrees::Random,
     };
     let ordering = match rng.random_range(0..3) {
         0 => Ordering::Natural,
