@@ -113,9 +113,17 @@ impl<T: Module + Bijector, P: Module + Distribution> Distribution for Flow<T, P>
         self.transform.context_features()
     }
 
+    // The transform runs through `on_workers` (on a clone: modules are `Send`, not `Sync`; a
+    // clone shares the parameters' buffers), so its parallel operations start on the thread
+    // pool's workers. The base's random draws stay on the caller's generator.
     fn log_prob_unchecked(&self, x: Tensor<2>, context: Option<&Tensor<2>>) -> Tensor<1> {
-        let (z, ladj) = self.transform.inverse(x, context);
-        self.base.log_prob_unchecked(z, self.base_context(context)) + ladj
+        let (transform, base) = (self.transform.clone(), self.base.clone());
+        let base_context = self.base_context(context).cloned();
+        let context = context.cloned();
+        crate::on_workers(move || {
+            let (z, ladj) = transform.inverse(x, context.as_ref());
+            base.log_prob_unchecked(z, base_context.as_ref()) + ladj
+        })
     }
 
     fn sample_unchecked<R: Rng + ?Sized>(
@@ -127,7 +135,9 @@ impl<T: Module + Bijector, P: Module + Distribution> Distribution for Flow<T, P>
         let z = self
             .base
             .sample_unchecked(n, self.base_context(context), rng);
-        self.transform.forward_value(z, context)
+        let transform = self.transform.clone();
+        let context = context.cloned();
+        crate::on_workers(move || transform.forward_value(z, context.as_ref()))
     }
 
     fn sample_and_log_prob_unchecked<R: Rng + ?Sized>(
@@ -139,7 +149,9 @@ impl<T: Module + Bijector, P: Module + Distribution> Distribution for Flow<T, P>
         let (z, base_log_prob) =
             self.base
                 .sample_and_log_prob_unchecked(n, self.base_context(context), rng);
-        let (x, ladj) = self.transform.forward(z, context);
+        let transform = self.transform.clone();
+        let context = context.cloned();
+        let (x, ladj) = crate::on_workers(move || transform.forward(z, context.as_ref()));
         (x, base_log_prob - ladj)
     }
 }

@@ -51,36 +51,57 @@ fn one_pass_as<T: HostFloat>(
         .for_each(|(task, (out, ladj))| {
             let (start, rows) = (task * ROWS_PER_TASK, ladj.len());
             let x = rows_of(&input_host, start, rows);
+            let x = x.as_slice().expect("rows of a standard-layout matrix");
             let context = context_host.as_ref().map(|c| rows_of(c, start, rows));
             let mut workspace = plan.workspace(rows, context);
-            let mut inputs = workspace.inputs_mut();
-            for (m, &feature) in plan.order().iter().enumerate() {
-                inputs.row_mut(m).assign(&x.column(feature));
+            // The task's values feature by feature, once: `known[f·rows + r]`.
+            let mut known = vec![0.0f64; d * rows];
+            for (r, row) in x.chunks_exact(d).enumerate() {
+                for (f, &v) in row.iter().enumerate() {
+                    known[f * rows + r] = v.to_f64();
+                }
+            }
+            {
+                let mut inputs = workspace.inputs_mut();
+                for (m, &feature) in plan.order().iter().enumerate() {
+                    let column = &known[feature * rows..][..rows];
+                    for (unit, &v) in inputs.row_mut(m).iter_mut().zip(column) {
+                        *unit = T::from_f64(v);
+                    }
+                }
             }
             let params = plan.forward_all(&mut workspace);
             let mut sums = vec![0.0f64; rows];
             // One coordinate at a time over the task's rows: the transformer's batch methods.
             let mut theta = vec![vec![0.0f64; rows]; k];
-            let (mut known, mut value, mut log_derivative) =
-                (vec![0.0f64; rows], vec![0.0f64; rows], vec![0.0f64; rows]);
+            let mut mapped_by_feature = vec![0.0f64; d * rows];
+            let mut log_derivative = vec![0.0f64; rows];
             for (m, &feature) in plan.order().iter().enumerate() {
                 for (p, theta) in theta.iter_mut().enumerate() {
-                    for (t, &v) in theta.iter_mut().zip(params.row(m * k + p)) {
-                        *t = v.to_f64();
+                    let row = params.row(m * k + p);
+                    match row.as_slice() {
+                        Some(row) => to_f64(row, theta),
+                        None => theta
+                            .iter_mut()
+                            .zip(row)
+                            .for_each(|(t, &v)| *t = v.to_f64()),
                     }
                 }
-                for (r, v) in known.iter_mut().enumerate() {
-                    *v = x[[r, feature]].to_f64();
-                }
+                let known = &known[feature * rows..][..rows];
+                let value = &mut mapped_by_feature[feature * rows..][..rows];
                 let columns: Vec<&[f64]> = theta.iter().map(Vec::as_slice).collect();
                 if forward {
-                    transformer.forward_many(&known, &columns, &mut value, &mut log_derivative);
+                    transformer.forward_many(known, &columns, value, &mut log_derivative);
                 } else {
-                    transformer.inverse_many(&known, &columns, &mut value, &mut log_derivative);
+                    transformer.inverse_many(known, &columns, value, &mut log_derivative);
                 }
-                for (r, (&v, &l)) in value.iter().zip(&log_derivative).enumerate() {
-                    out[r * d + feature] = T::from_f64(v);
-                    sums[r] += l;
+                for (sum, &l) in sums.iter_mut().zip(&log_derivative) {
+                    *sum += l;
+                }
+            }
+            for (r, row) in out.chunks_exact_mut(d).enumerate() {
+                for (f, v) in row.iter_mut().enumerate() {
+                    *v = T::from_f64(mapped_by_feature[f * rows + r]);
                 }
             }
             ladj.iter_mut()
@@ -91,4 +112,16 @@ fn one_pass_as<T: HostFloat>(
         Tensor::from_data(TensorData::new(mapped, [n, d]), &device),
         Tensor::from_data(TensorData::new(ladj, [n]), &device),
     ))
+}
+
+/// `out[i] = values[i]` in `f64`, compiled for the CPU's widest vectors.
+fn to_f64<T: HostFloat>(values: &[T], out: &mut [f64]) {
+    pulp::Arch::new().dispatch(
+        #[inline(always)]
+        || {
+            for (o, &v) in out.iter_mut().zip(values) {
+                *o = v.to_f64();
+            }
+        },
+    );
 }

@@ -221,10 +221,17 @@ fn stored_is_sorted<T: HostFloat>(plan: &BlockPlan, weight: &[T]) -> bool {
         return false;
     }
     let n_out = plan.outputs().max(1);
-    weight
-        .chunks(n_out)
-        .enumerate()
-        .all(|(s, row)| row[..plan.first_output(s)].iter().all(|&w| w == T::zero()))
+    pulp::Arch::new().dispatch(
+        #[inline(always)]
+        || {
+            // Without an early exit, so each row's test compiles to wide vector compares.
+            weight.chunks(n_out).enumerate().all(|(s, row)| {
+                !row[..plan.first_output(s)]
+                    .iter()
+                    .fold(false, |nonzero, &w| nonzero | (w != T::zero()))
+            })
+        },
+    )
 }
 
 /// The stored weight `[inputs, outputs]` gathered into the sorted layout, zero where masked.
