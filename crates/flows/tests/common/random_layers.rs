@@ -36,7 +36,7 @@ pub fn layer(seed: u64, d: usize, depth: usize, output_scale: f64, device: &Devi
     // Random half the time; otherwise sequential or sorted by the seed's parity (no extra draw,
     // so the random networks stay the ones these seeds always gave: wide enough).
     let degrees = if rng.random_bool(0.5) {
-        if seed % 2 == 0 {
+        if seed.is_multiple_of(2) {
             HiddenDegrees::Sequential
         } else {
             HiddenDegrees::Sorted
