@@ -28,13 +28,28 @@ const LN_2_LOW: f64 = 1.908_214_929_270_587_7e-10;
 /// Arguments outside `[−708, 709]` (where `2^k` would leave the normal range) and NaN get libm's
 /// answer.
 pub fn exp_in_place(values: &mut [f64]) {
-    let outside: Vec<(usize, f64)> = values
-        .iter()
-        .enumerate()
-        .filter(|(_, x)| !(LOWEST..=HIGHEST).contains(*x))
-        .map(|(i, &x)| (i, x))
-        .collect();
-    pulp::Arch::new().dispatch(
+    let arch = pulp::Arch::new();
+    // Whether any argument is outside (or NaN): a vectorised scan without an early exit; the
+    // indices are collected only then (rarely).
+    let any_outside = arch.dispatch(
+        #[inline(always)]
+        || {
+            values
+                .iter()
+                .fold(false, |any, &x| any | !(LOWEST..=HIGHEST).contains(&x))
+        },
+    );
+    let outside: Vec<(usize, f64)> = if any_outside {
+        values
+            .iter()
+            .enumerate()
+            .filter(|(_, x)| !(LOWEST..=HIGHEST).contains(*x))
+            .map(|(i, &x)| (i, x))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    arch.dispatch(
         #[inline(always)]
         || {
             for v in values.iter_mut() {
