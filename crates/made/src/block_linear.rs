@@ -43,6 +43,26 @@ pub(crate) struct Sorted {
     pub output: bool,
 }
 
+/// A task of [`block_linear`]'s backward step (see there).
+enum GradientTask {
+    /// Column sums of `∂y` over a range of its columns (the bias gradient).
+    Bias(Range<usize>),
+    /// `∂x[rows, range] = ∂y[rows, first..] · W[range, first..]ᵀ`.
+    Input {
+        range: Range<usize>,
+        first: usize,
+        rows: Range<usize>,
+    },
+    /// `∂W[range, cols] = x[:, range]ᵀ · ∂y[:, cols]`.
+    Weight {
+        range: Range<usize>,
+        cols: Range<usize>,
+    },
+}
+
+/// Columns per bias-sum task (at most four tasks).
+const TASK_COLUMNS: usize = 128;
+
 /// Multiply-adds below which a product runs on one thread.
 const PARALLEL_WORK: usize = 1 << 18;
 
@@ -430,14 +450,108 @@ impl<T: HostFloat + Element + 'static> Backward<Flex, 3> for BlockBackward<T> {
         };
         let dys: &[T] = dy_sorted.as_deref().unwrap_or(dy);
 
-        if let Some(node) = node_b {
-            // Column sums of ∂y in its own layout, then into the stored order.
-            let mut sums = vec![T::zero(); n_out];
-            for row in dy.chunks(n_out.max(1)) {
-                for (sum, &g) in sums.iter_mut().zip(row) {
-                    *sum = *sum + g;
+        // The three gradients' tasks share one parallel region: bias column sums, `∂x` blocks
+        // by input range and row block, `∂W` blocks by input range and column block.
+        let work = batch * plan.staircase_products();
+        let w = state.w_sorted.values();
+        let x = host::<T>(&state.x_sorted).expect("a contiguous input of the layer's float type");
+        let mut sums = node_b.as_ref().map(|_| vec![T::zero(); n_out]);
+        let mut dx = node_x.as_ref().map(|_| vec![T::zero(); batch * n_in]);
+        let mut dw_sorted = node_w.as_ref().map(|_| vec![T::zero(); n_in * n_out]);
+        let pointer = |buffer: &mut Option<Vec<T>>| {
+            SharedMut(
+                buffer
+                    .as_mut()
+                    .map_or(std::ptr::null_mut(), |b| b.as_mut_ptr()),
+            )
+        };
+        let (sums_out, dx_out, dw_out) = (
+            pointer(&mut sums),
+            pointer(&mut dx),
+            pointer(&mut dw_sorted),
+        );
+        let mut tasks: Vec<GradientTask> = Vec::new();
+        if sums.is_some() {
+            let parts = (n_out / TASK_COLUMNS).clamp(1, 4);
+            tasks.extend(pieces(n_out, parts).map(GradientTask::Bias));
+        }
+        if dx.is_some() {
+            tasks.extend(
+                split_rows(plan.backward_tasks(), batch, work)
+                    .into_iter()
+                    .map(|((range, first), rows)| GradientTask::Input { range, first, rows }),
+            );
+        }
+        if dw_sorted.is_some() {
+            // Each input range's suffix of outputs cut into column blocks.
+            let parts = parts(plan.backward_tasks().len(), n_out / 2, work);
+            tasks.extend(plan.backward_tasks().iter().flat_map(|(range, first)| {
+                pieces(n_out - first, parts).map(move |cols| GradientTask::Weight {
+                    range: range.clone(),
+                    cols: first + cols.start..first + cols.end,
+                })
+            }));
+        }
+        run_tasks(&tasks, work, |task| match task {
+            GradientTask::Bias(cols) => {
+                // Column sums of ∂y in its own layout.
+                let mut local = vec![T::zero(); cols.len()];
+                for row in dy.chunks(n_out.max(1)) {
+                    for (sum, &g) in local.iter_mut().zip(&row[cols.clone()]) {
+                        *sum = *sum + g;
+                    }
+                }
+                // SAFETY: the bias tasks' column ranges are disjoint parts of `0..n_out`.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(
+                        local.as_ptr(),
+                        sums_out.get().add(cols.start),
+                        cols.len(),
+                    )
                 }
             }
+            // dx[rows, range] = dy[rows, first..] · W[range, first..]ᵀ
+            // SAFETY: the tasks' blocks of `dx` are disjoint; the operands are row-major
+            // `batch × n_out` and `n_in × n_out` buffers.
+            GradientTask::Input { range, first, rows } => unsafe {
+                gemm_accumulate::<T>(
+                    (rows.len(), range.len(), n_out - first),
+                    (
+                        dx_out.get().add(rows.start * n_in + range.start),
+                        1,
+                        n_in as isize,
+                    ),
+                    (
+                        dys.as_ptr().add(rows.start * n_out + first),
+                        1,
+                        n_out as isize,
+                    ),
+                    (
+                        w.as_ptr().add(range.start * n_out + first),
+                        n_out as isize,
+                        1,
+                    ),
+                )
+            },
+            // dW[range, cols] = x[:, range]ᵀ · dy[:, cols]
+            // SAFETY: the tasks' blocks of `dW` are disjoint; `x` is `batch × n_in`, `dy` is
+            // `batch × n_out`, row-major.
+            GradientTask::Weight { range, cols } => unsafe {
+                gemm_accumulate::<T>(
+                    (range.len(), cols.len(), batch),
+                    (
+                        dw_out.get().add(range.start * n_out + cols.start),
+                        1,
+                        n_out as isize,
+                    ),
+                    (x.as_ptr().add(range.start), n_in as isize, 1),
+                    (dys.as_ptr().add(cols.start), 1, n_out as isize),
+                )
+            },
+        });
+
+        if let (Some(node), Some(sums)) = (node_b, sums) {
+            // Into the stored order.
             let db = match plan.col_order() {
                 Some(_) if state.sorted.output => {
                     permute_columns(&sums, n_out, plan.col_positions().expect("with the order"))
@@ -446,37 +560,7 @@ impl<T: HostFloat + Element + 'static> Backward<Flex, 3> for BlockBackward<T> {
             };
             grads.register::<Flex>(node.id, flex_tensor(db, [n_out]));
         }
-        let work = batch * plan.staircase_products();
-        if let Some(node) = node_x {
-            let mut dx = vec![T::zero(); batch * n_in];
-            let out = SharedMut(dx.as_mut_ptr());
-            let w = state.w_sorted.values();
-            let tasks = split_rows(plan.backward_tasks(), batch, work);
-            run_tasks(&tasks, work, |((range, first), rows)| {
-                // dx[rows, range] = dy[rows, first..] · W[range, first..]ᵀ
-                // SAFETY: the tasks' blocks of `dx` are disjoint; the operands are row-major
-                // `batch × n_out` and `n_in × n_out` buffers.
-                unsafe {
-                    gemm_accumulate::<T>(
-                        (rows.len(), range.len(), n_out - first),
-                        (
-                            out.get().add(rows.start * n_in + range.start),
-                            1,
-                            n_in as isize,
-                        ),
-                        (
-                            dys.as_ptr().add(rows.start * n_out + first),
-                            1,
-                            n_out as isize,
-                        ),
-                        (
-                            w.as_ptr().add(range.start * n_out + first),
-                            n_out as isize,
-                            1,
-                        ),
-                    )
-                }
-            });
+        if let (Some(node), Some(dx)) = (node_x, dx) {
             let dx = match plan.row_order() {
                 Some(_) if !state.sorted.input => {
                     permute_columns(&dx, n_in, plan.row_positions().expect("with the order"))
@@ -485,38 +569,7 @@ impl<T: HostFloat + Element + 'static> Backward<Flex, 3> for BlockBackward<T> {
             };
             grads.register::<Flex>(node.id, flex_tensor(dx, [batch, n_in]));
         }
-        if let Some(node) = node_w {
-            let mut dw_sorted = vec![T::zero(); n_in * n_out];
-            let out = SharedMut(dw_sorted.as_mut_ptr());
-            let x =
-                host::<T>(&state.x_sorted).expect("a contiguous input of the layer's float type");
-            // Each input range's suffix of outputs cut into column blocks.
-            let parts = parts(plan.backward_tasks().len(), n_out / 2, work);
-            let tasks: Vec<(Range<usize>, Range<usize>)> = plan
-                .backward_tasks()
-                .iter()
-                .flat_map(|(range, first)| {
-                    pieces(n_out - first, parts)
-                        .map(move |cols| (range.clone(), first + cols.start..first + cols.end))
-                })
-                .collect();
-            run_tasks(&tasks, work, |(range, cols)| {
-                // dW[range, cols] = x[:, range]ᵀ · dy[:, cols]
-                // SAFETY: the tasks' blocks of `dW` are disjoint; `x` is `batch × n_in`, `dy`
-                // is `batch × n_out`, row-major.
-                unsafe {
-                    gemm_accumulate::<T>(
-                        (range.len(), cols.len(), batch),
-                        (
-                            out.get().add(range.start * n_out + cols.start),
-                            1,
-                            n_out as isize,
-                        ),
-                        (x.as_ptr().add(range.start), n_in as isize, 1),
-                        (dys.as_ptr().add(cols.start), 1, n_out as isize),
-                    )
-                }
-            });
+        if let (Some(node), Some(mut dw_sorted)) = (node_w, dw_sorted) {
             // In the stored order already: zero the masked weights' gradients inside the tasks'
             // blocks (the band between a block's first output and each row's own).
             if plan.row_order().is_none() && plan.col_order().is_none() {
