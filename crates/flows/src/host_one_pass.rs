@@ -54,28 +54,26 @@ fn one_pass_as<T: HostFloat>(
             let x = x.as_slice().expect("rows of a standard-layout matrix");
             let context = context_host.as_ref().map(|c| rows_of(c, start, rows));
             let mut workspace = plan.workspace(rows, context);
-            // The task's values feature by feature, once: `known[f·rows + r]`.
+            // The task's values feature by feature: into the MADE's inputs (transposed, in its
+            // order), and from there, contiguously, as `f64` for the transformer:
+            // `known[f·rows + r]`.
             let mut known = vec![0.0f64; d * rows];
-            for (r, row) in x.chunks_exact(d).enumerate() {
-                for (f, &v) in row.iter().enumerate() {
-                    known[f * rows + r] = v.to_f64();
-                }
-            }
             {
                 let mut inputs = workspace.inputs_mut();
                 for (m, &feature) in plan.order().iter().enumerate() {
-                    let column = &known[feature * rows..][..rows];
-                    for (unit, &v) in inputs.row_mut(m).iter_mut().zip(column) {
-                        *unit = T::from_f64(v);
-                    }
+                    let mut unit = inputs.row_mut(m);
+                    let unit = unit.as_slice_mut().expect("a workspace row is contiguous");
+                    transpose_column(x, d, feature, unit);
+                    to_f64(unit, &mut known[feature * rows..][..rows]);
                 }
             }
             let params = plan.forward_all(&mut workspace);
             let mut sums = vec![0.0f64; rows];
             // One coordinate at a time over the task's rows: the transformer's batch methods.
             let mut theta = vec![vec![0.0f64; rows]; k];
-            let mut mapped_by_feature = vec![0.0f64; d * rows];
+            let mut value = vec![0.0f64; rows];
             let mut log_derivative = vec![0.0f64; rows];
+            let mut mapped_by_feature = vec![T::zero(); d * rows];
             for (m, &feature) in plan.order().iter().enumerate() {
                 for (p, theta) in theta.iter_mut().enumerate() {
                     let row = params.row(m * k + p);
@@ -88,20 +86,20 @@ fn one_pass_as<T: HostFloat>(
                     }
                 }
                 let known = &known[feature * rows..][..rows];
-                let value = &mut mapped_by_feature[feature * rows..][..rows];
                 let columns: Vec<&[f64]> = theta.iter().map(Vec::as_slice).collect();
                 if forward {
-                    transformer.forward_many(known, &columns, value, &mut log_derivative);
+                    transformer.forward_many(known, &columns, &mut value, &mut log_derivative);
                 } else {
-                    transformer.inverse_many(known, &columns, value, &mut log_derivative);
+                    transformer.inverse_many(known, &columns, &mut value, &mut log_derivative);
                 }
+                from_f64(&value, &mut mapped_by_feature[feature * rows..][..rows]);
                 for (sum, &l) in sums.iter_mut().zip(&log_derivative) {
                     *sum += l;
                 }
             }
             for (r, row) in out.chunks_exact_mut(d).enumerate() {
                 for (f, v) in row.iter_mut().enumerate() {
-                    *v = T::from_f64(mapped_by_feature[f * rows + r]);
+                    *v = mapped_by_feature[f * rows + r];
                 }
             }
             ladj.iter_mut()
@@ -124,4 +122,23 @@ fn to_f64<T: HostFloat>(values: &[T], out: &mut [f64]) {
             }
         },
     );
+}
+
+/// `out[i] = T::from_f64(values[i])`, compiled for the CPU's widest vectors.
+fn from_f64<T: HostFloat>(values: &[f64], out: &mut [T]) {
+    pulp::Arch::new().dispatch(
+        #[inline(always)]
+        || {
+            for (o, &v) in out.iter_mut().zip(values) {
+                *o = T::from_f64(v);
+            }
+        },
+    );
+}
+
+/// Column `column` of the row-major `[out.len(), width]` matrix `values`, into `out`.
+fn transpose_column<T: HostFloat>(values: &[T], width: usize, column: usize, out: &mut [T]) {
+    for (o, row) in out.iter_mut().zip(values.chunks_exact(width)) {
+        *o = row[column];
+    }
 }
