@@ -231,11 +231,12 @@ fn forward_host<T: HostFloat>(
 
 /// Whether the stored weight can serve as the sorted one as it is: the plan keeps the stored
 /// order on both sides (hidden units stored by degree, [`HiddenDegrees::Sorted`]) and every masked
-/// weight is zero (as [`MaskedLinear::new`] leaves them and training keeps them: their gradient is
+/// weight is zero (as a new MADE with one mask set starts them,
+/// [`MaskedLinear::with_masked_weights_zeroed`], and training keeps them: their gradient is
 /// zero). The check reads only the masked part of each row, `[0, first_output)`.
 ///
 /// [`HiddenDegrees::Sorted`]: crate::HiddenDegrees::Sorted
-/// [`MaskedLinear::new`]: crate::MaskedLinear::new
+/// [`MaskedLinear::with_masked_weights_zeroed`]: crate::MaskedLinear::with_masked_weights_zeroed
 fn stored_is_sorted<T: HostFloat>(plan: &BlockPlan, weight: &[T]) -> bool {
     if plan.row_order().is_some() || plan.col_order().is_some() {
         return false;
