@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// worker soon goes to sleep, to be woken by the next. On a virtual machine each wake-up is a
 /// trip through the hypervisor, and a training step has a few hundred of them. Inside `work`
 /// every operation starts on a worker, and the other workers keep looking for work (running
-/// whatever the operations hand out) instead of sleeping, as OpenMP runtimes' threads do by
-/// default; they return to rayon's usual sleep when `work` ends. Call it around a whole unit of
+/// whatever the operations hand out) instead of sleeping, as OpenMP runtimes' idle threads do
+/// for a while by default; they return to rayon's usual sleep when `work` ends. Call it around a whole unit of
 /// work (a training step: loss, backward, optimiser step), not around single operations. From a
 /// thread already in the pool it simply calls `work`.
 ///
