@@ -13,12 +13,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// trip through the hypervisor, and a training step has a few hundred of them. Inside `work`
 /// every operation starts on a worker, and the other workers keep looking for work (running
 /// whatever the operations hand out) instead of sleeping, as OpenMP runtimes' idle threads do
-/// for a while by default; they return to rayon's usual sleep when `work` ends. Call it around a whole unit of
-/// work (a training step: loss, backward, optimiser step), not around single operations. From a
-/// thread already in the pool it simply calls `work`.
+/// for a while by default; they return to rayon's usual sleep when `work` ends. Call it around
+/// a whole unit of work (a training step: loss, backward, optimiser step), not around single
+/// operations. From a thread already in the pool it simply calls `work`.
 ///
-/// On a 2-core Intel Xeon the benchmark's training step (256 rows, 5 affine layers) took about
-/// 10-20 % less time run this way (`docs/performance.md`, session 10).
+/// On a 2-core Intel Xeon the benchmark's training step (256 rows, 5 affine layers) took about a
+/// fifth less time run this way (`docs/performance.md`, session 10).
 /// [`Trainer`](https://docs.rs/nflow-train) runs each of its steps through it.
 ///
 /// ```

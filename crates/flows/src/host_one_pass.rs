@@ -3,7 +3,7 @@
 
 use burn::tensor::{DType, Tensor, TensorData};
 use ndarray::Array2;
-use nflow_made::{HostFloat, Made, host_matrix};
+use nflow_made::{HostFloat, Made, host_matrix, narrow_into, widen_into};
 use rayon::prelude::*;
 
 use crate::incremental_inversion::{ROWS_PER_TASK, rows_of};
@@ -64,7 +64,7 @@ fn one_pass_as<T: HostFloat>(
                     let mut unit = inputs.row_mut(m);
                     let unit = unit.as_slice_mut().expect("a workspace row is contiguous");
                     transpose_column(x, d, feature, unit);
-                    to_f64(unit, &mut known[feature * rows..][..rows]);
+                    widen_into(unit, &mut known[feature * rows..][..rows]);
                 }
             }
             let params = plan.forward_all(&mut workspace);
@@ -78,7 +78,7 @@ fn one_pass_as<T: HostFloat>(
                 for (p, theta) in theta.iter_mut().enumerate() {
                     let row = params.row(m * k + p);
                     match row.as_slice() {
-                        Some(row) => to_f64(row, theta),
+                        Some(row) => widen_into(row, theta),
                         None => theta
                             .iter_mut()
                             .zip(row)
@@ -92,7 +92,7 @@ fn one_pass_as<T: HostFloat>(
                 } else {
                     transformer.inverse_many(known, &columns, &mut value, &mut log_derivative);
                 }
-                from_f64(&value, &mut mapped_by_feature[feature * rows..][..rows]);
+                narrow_into(&value, &mut mapped_by_feature[feature * rows..][..rows]);
                 for (sum, &l) in sums.iter_mut().zip(&log_derivative) {
                     *sum += l;
                 }
@@ -110,30 +110,6 @@ fn one_pass_as<T: HostFloat>(
         Tensor::from_data(TensorData::new(mapped, [n, d]), &device),
         Tensor::from_data(TensorData::new(ladj, [n]), &device),
     ))
-}
-
-/// `out[i] = values[i]` in `f64`, compiled for the CPU's widest vectors.
-fn to_f64<T: HostFloat>(values: &[T], out: &mut [f64]) {
-    pulp::Arch::new().dispatch(
-        #[inline(always)]
-        || {
-            for (o, &v) in out.iter_mut().zip(values) {
-                *o = v.to_f64();
-            }
-        },
-    );
-}
-
-/// `out[i] = T::from_f64(values[i])`, compiled for the CPU's widest vectors.
-fn from_f64<T: HostFloat>(values: &[f64], out: &mut [T]) {
-    pulp::Arch::new().dispatch(
-        #[inline(always)]
-        || {
-            for (o, &v) in out.iter_mut().zip(values) {
-                *o = T::from_f64(v);
-            }
-        },
-    );
 }
 
 /// Column `column` of the row-major `[out.len(), width]` matrix `values`, into `out`.

@@ -26,7 +26,7 @@ use burn::tensor::{DType, Tensor};
 use nflow_made::flex_host::{
     FlexAutodiff, flex_contiguous, flex_tensor, flex_tracked, flex_values,
 };
-use nflow_made::{HostFloat, host_matrix};
+use nflow_made::{HostFloat, host_matrix, narrow_into};
 use rayon::prelude::*;
 
 use crate::incremental_inversion::ROWS_PER_TASK;
@@ -174,11 +174,7 @@ fn partials_as<T: HostFloat>(
                     transformer.inverse_partials_many(&known, &columns, &mut column)
                 }
                 .expect("the probe found partials");
-                let to_t = |targets: &mut [T], source: &[f64]| {
-                    for (t, &v) in targets.iter_mut().zip(source) {
-                        *t = T::from_f64(v);
-                    }
-                };
+                let to_t = |targets: &mut [T], source: &[f64]| narrow_into(source, targets);
                 let values = first * d..(first + g) * d;
                 to_t(&mut out.mapped[values.clone()], &column.mapped);
                 to_t(

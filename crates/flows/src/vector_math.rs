@@ -31,19 +31,16 @@ pub fn exp_in_place(values: &mut [f64]) {
     let arch = pulp::Arch::new();
     // Whether any argument is outside (or NaN): a vectorised scan without an early exit; the
     // indices are collected only then (rarely).
+    let outside_range = |x: f64| !(LOWEST..=HIGHEST).contains(&x);
     let any_outside = arch.dispatch(
         #[inline(always)]
-        || {
-            values
-                .iter()
-                .fold(false, |any, &x| any | !(LOWEST..=HIGHEST).contains(&x))
-        },
+        || values.iter().fold(false, |any, &x| any | outside_range(x)),
     );
     let outside: Vec<(usize, f64)> = if any_outside {
         values
             .iter()
             .enumerate()
-            .filter(|(_, x)| !(LOWEST..=HIGHEST).contains(*x))
+            .filter(|&(_, &x)| outside_range(x))
             .map(|(i, &x)| (i, x))
             .collect()
     } else {

@@ -34,6 +34,31 @@ impl HostFloat for f64 {
     }
 }
 
+/// `out[i] = values[i]` as `f64`, compiled for the CPU's widest vectors (host kernels hand their
+/// values to the transformers in `f64`).
+pub fn widen_into<T: HostFloat>(values: &[T], out: &mut [f64]) {
+    pulp::Arch::new().dispatch(
+        #[inline(always)]
+        || {
+            for (o, &v) in out.iter_mut().zip(values) {
+                *o = v.to_f64();
+            }
+        },
+    );
+}
+
+/// `out[i] = values[i]` rounded to `T`, compiled for the CPU's widest vectors.
+pub fn narrow_into<T: HostFloat>(values: &[f64], out: &mut [T]) {
+    pulp::Arch::new().dispatch(
+        #[inline(always)]
+        || {
+            for (o, &v) in out.iter_mut().zip(values) {
+                *o = T::from_f64(v);
+            }
+        },
+    );
+}
+
 /// A `[rows, cols]` tensor read back into a host matrix of `T` (converting the element type).
 pub fn host_matrix<T: HostFloat>(tensor: Tensor<2>) -> Array2<T> {
     let [rows, cols] = tensor.dims();

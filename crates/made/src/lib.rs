@@ -43,7 +43,7 @@ pub use checker::{Diagonal, autoregressive_violations, check_made};
 pub use config::MadeConfig;
 pub use degree_sorted::{DegreeSortedMade, DegreeSortedWorkspace};
 pub use hidden_degrees::{HiddenDegrees, hidden_degrees, lowest_hidden_degree};
-pub use host_float::{HostFloat, host_matrix, host_vector};
+pub use host_float::{HostFloat, host_matrix, host_vector, narrow_into, widen_into};
 pub use made::{CONFIG_FILE, Made, WEIGHTS_FILE};
 pub use made_mog::{MadeMog, MadeMogConfig};
 pub use mask::{Mask, hidden_mask, output_degrees, output_mask};
