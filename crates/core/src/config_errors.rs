@@ -26,12 +26,12 @@ pub enum MadeError {
         /// The number of features.
         features: usize,
     },
-    /// With sequential degrees, a hidden layer narrower than the number of hidden degrees
+    /// With sequential or sorted degrees, a hidden layer narrower than the number of hidden degrees
     /// (`features − 1`, or `features` with a context) cannot carry every degree, so some outputs
     /// lose inputs they should see.
     #[error(
-        "hidden layer {layer} has width {width}, but the sequential degree scheme needs at least \
-         {needed} units (one per hidden degree) so that no output is cut off from earlier inputs"
+        "hidden layer {layer} has width {width}, but the sequential and sorted degree schemes need at \
+         least {needed} units (one per hidden degree) so that no output is cut off from earlier inputs"
     )]
     HiddenTooNarrow {
         /// Index of the hidden layer.

@@ -1,7 +1,7 @@
 //! Training through the host partials (`OnePass::BlockTriangular` on an autodiff CPU device):
 //! the one-pass direction's values and gradients, with respect to every parameter, the input and
 //! the context, equal those of burn's own op graph (`OnePass::Dense`), in f64, for random layers
-//! over both transformers and orientations, D = 1, 2, 8, 63, both degree schemes, context,
+//! over both transformers and orientations, D = 1, 2, 8, 63, all three degree schemes, context,
 //! residual blocks and direct connections; and at a spline's knots and interval ends.
 
 mod common;

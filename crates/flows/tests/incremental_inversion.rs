@@ -1,6 +1,6 @@
 //! The incremental inversion (each MADE unit once) against the sequential `D`-pass reference, in
 //! f64 (to 1e-10): random layers over every shape the issue names (D = 1, 2, 8, 63; one to three
-//! hidden layers; both degree schemes; natural, reversed and random orderings; context; residual
+//! hidden layers; all three degree schemes; natural, reversed and random orderings; context; residual
 //! blocks; direct connections; several activations; both transformers and orientations), plus
 //! round trips, whole flows, `sample_and_log_prob`, and the fallbacks.
 

@@ -1,7 +1,7 @@
 //! The block-triangular MADE pass (`Made::forward_blocks`) equals burn's dense masked pass
 //! (`Made::forward_dense`) in f64: outputs, and with autodiff the gradients of the input, the
 //! context and every weight and bias (the weight gradient stays masked), for random MADEs over
-//! D = 1, 2, 5, 63, random and reversed orderings, both degree schemes, context, residual blocks,
+//! D = 1, 2, 5, 63, random and reversed orderings, all three degree schemes, context, residual blocks,
 //! direct connections and 1-23 parameters per feature; and `Made::forward` takes it on flex.
 
 mod block_common;

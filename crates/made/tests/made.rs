@@ -41,7 +41,7 @@ fn ordering_for(kind: usize, d: usize) -> Ordering {
     }
 }
 
-/// Every ordering kind × both degree schemes × D ∈ {1, 2, 5, 63}; the other options (depth 1-3,
+/// Every ordering kind × all three degree schemes × D ∈ {1, 2, 5, 63}; the other options (depth 1-3,
 /// context, residual, direct connection, k ∈ {1, 2, 3}, activation) rotate so each value is met
 /// many times across the loop.
 #[test]
@@ -56,7 +56,11 @@ fn checker_passes_across_the_configuration_space() {
     ];
     for d in [1usize, 2, 5, 63] {
         for ordering_kind in 0..4 {
-            for scheme in [HiddenDegrees::Sequential, HiddenDegrees::Random] {
+            for scheme in [
+                HiddenDegrees::Sequential,
+                HiddenDegrees::Sorted,
+                HiddenDegrees::Random,
+            ] {
                 case += 1;
                 let depth = 1 + case % 3;
                 let context = if case.is_multiple_of(2) { 0 } else { 3 };
@@ -64,7 +68,7 @@ fn checker_passes_across_the_configuration_space() {
                 let direct = case % 5 < 2;
                 let k = 1 + case % 3;
                 // Random degrees need width to make a cut-off output unlikely (the paper's scheme
-                // raises the lowest degree layer by layer); sequential needs only D.
+                // raises the lowest degree layer by layer); sequential and sorted need only D.
                 let width = if scheme == HiddenDegrees::Random {
                     6 * d + 8
                 } else {
@@ -95,7 +99,7 @@ fn checker_passes_across_the_configuration_space() {
             }
         }
     }
-    assert_eq!(case, 32);
+    assert_eq!(case, 48);
 }
 
 /// Adds a constant to every float parameter.

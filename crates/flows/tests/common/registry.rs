@@ -92,6 +92,7 @@ pub fn registry_of(
                     (1, Ordering::Natural, HiddenDegrees::Sequential, false),
                     (2, Ordering::Reversed, HiddenDegrees::Random, false),
                     (5, Ordering::Random, HiddenDegrees::Sequential, true),
+                    (6, Ordering::Natural, HiddenDegrees::Sorted, false),
                     (
                         8,
                         Ordering::Explicit(vec![3, 7, 0, 5, 1, 6, 2, 4]),
