@@ -15,6 +15,7 @@ use crate::block_plan::BlockPlan;
 use crate::config::MadeConfig;
 use crate::degree_sorted::DegreeSortedMade;
 use crate::host_float::HostFloat;
+use crate::mask::Mask;
 use crate::mask_set::{MaskSet, PURPOSE_WEIGHTS, derive_seed};
 use crate::masked_linear::MaskedLinear;
 use crate::packed_cache::{PackedCache, flex_sources};
@@ -130,33 +131,29 @@ impl Made {
                 1.0
             }
         };
-        let input_layer = MaskedLinear::new(&set.layer_masks[0], seed(0), 1.0, device);
-        let hidden_layers: Vec<MaskedLinear> = (1..n - 1)
-            .map(|i| MaskedLinear::new(&set.layer_masks[i], seed(i), block_scale(i), device))
-            .collect();
-        let output_layer = MaskedLinear::new(
-            &set.layer_masks[n - 1],
-            seed(n - 1),
-            config.output_init_scale,
-            device,
-        );
-        let direct = set
-            .direct_mask
-            .as_ref()
-            .map(|mask| MaskedLinear::new(mask, seed(n), config.output_init_scale, device));
-        // With one mask set, masked weights are never used: start them at zero (see
-        // `MaskedLinear::with_masked_weights_zeroed`). With several, each set uses others.
-        let zeroed = |layer: MaskedLinear| {
+        // With one mask set, masked weights are never used: they start at zero (see
+        // `MaskedLinear::with_masked_weights_zeroed`). With several, each set uses others'.
+        let layer = |mask: &Mask, seed: u64, scale: f64| {
+            let layer = MaskedLinear::new(mask, seed, scale, device);
             if mask_sets.len() == 1 {
                 layer.with_masked_weights_zeroed()
             } else {
                 layer
             }
         };
-        let input_layer = zeroed(input_layer);
-        let hidden_layers = hidden_layers.into_iter().map(zeroed).collect();
-        let output_layer = zeroed(output_layer);
-        let direct = direct.map(zeroed);
+        let input_layer = layer(&set.layer_masks[0], seed(0), 1.0);
+        let hidden_layers = (1..n - 1)
+            .map(|i| layer(&set.layer_masks[i], seed(i), block_scale(i)))
+            .collect();
+        let output_layer = layer(
+            &set.layer_masks[n - 1],
+            seed(n - 1),
+            config.output_init_scale,
+        );
+        let direct = set
+            .direct_mask
+            .as_ref()
+            .map(|mask| layer(mask, seed(n), config.output_init_scale));
         let blocks = MadeBlocks::new(set, config.residual);
         Ok(Self {
             input_layer,
